@@ -1,0 +1,153 @@
+// GuardrailPolicy: the limits that automation must stay within, kept in Git by
+// platform owners. Unset fields take the seed defaults (server-side defaulting),
+// so every stored policy is complete; overlapping policies combine to the most
+// restrictive value of each field.
+import { z } from "zod";
+import { conditions, dnsLabel, labelSelector, observedGeneration, probability, withCel } from "./meta.ts";
+import { actionType } from "./remediation-action.ts";
+
+/** The seed's patch safelist (seed 000 §9.4.3 / §12.4.3), as JSON paths with [] for any index. */
+export const DEFAULT_PATCH_ALLOWED_PATHS = [
+  "spec.template.metadata.annotations",
+  "spec.template.metadata.labels",
+  "spec.replicas",
+  "spec.template.spec.containers[].resources",
+] as const;
+export const DEFAULT_PATCH_DENIED_PATHS = [
+  "spec.template.spec.containers[].image",
+  "spec.template.spec.initContainers[].image",
+  "spec.template.spec.securityContext",
+  "spec.template.spec.containers[].securityContext",
+  "spec.template.spec.volumes",
+  "spec.template.spec.tolerations",
+  "spec.template.spec.nodeSelector",
+  "spec.template.spec.serviceAccountName",
+  "spec.template.spec.hostAliases",
+] as const;
+
+const patchPath = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[A-Za-z0-9_-]+(\[\])?(\.[A-Za-z0-9_-]+(\[\])?)*$/, "must be a dotted path such as spec.template.metadata.labels, with [] for any list index");
+
+const seconds = (max: number) => z.int32().min(0).max(max);
+
+export const cooldowns = z
+  .object({
+    scale: seconds(86400).default(300).describe("Seconds between two scale actions on one Deployment."),
+    restart: seconds(86400).default(300).describe("Seconds between two restarts of one Deployment (seeds: 120 or 300; the safer 300 is the default)."),
+    patch: seconds(86400).default(300).describe("Seconds between two patches of one Deployment."),
+    deletePod: seconds(86400).default(300).describe("Seconds between two pod evictions on one Deployment."),
+  })
+  .strict();
+
+export const approvalTier = z.enum(["None", "Required"]);
+
+const ruleAction = z.enum(["scale-up", "restart", "delete-pod", "none"]);
+
+export const guardrailPolicySpec = z
+  .object({
+    paused: z.boolean().default(false).describe("Kill switch: when true no action on a covered target is executed; they end Blocked with reason PolicyPaused."),
+    targets: z
+      .object({
+        namespaces: z
+          .array(dnsLabel)
+          .max(64)
+          .optional()
+          .describe("Namespaces covered. Empty: the policy's own namespace. Other namespaces are honoured only for policies in the operator's namespace."),
+        selector: labelSelector.optional().describe("Deployments covered, by label. Empty: every Deployment."),
+      })
+      .strict()
+      .default({})
+      .describe("Which Deployments the policy covers."),
+    replicas: withCel(
+      z
+        .object({
+          min: z.int32().min(0).max(1000).default(1).describe("Fewest replicas an action may leave."),
+          max: z.int32().min(1).max(1000).default(8).describe("Most replicas an action may set (seeds: 8 in dev, 10 elsewhere; 8 is the default)."),
+          maxStep: z.int32().min(1).max(1000).default(2).describe("Largest change of replicas in one action."),
+        })
+        .strict()
+        .refine((r) => r.min <= r.max, { message: "min must not exceed max", path: ["min"] }),
+      [{ rule: "self.min <= self.max", message: "min must not exceed max", fieldPath: ".min" }],
+    )
+      .default({ min: 1, max: 8, maxStep: 2 })
+      .describe("Replica caps for scale actions."),
+    cooldownSeconds: cooldowns.default({ scale: 300, restart: 300, patch: 300, deletePod: 300 }).describe("Cooldown per (namespace, Deployment, action type)."),
+    rateLimits: z
+      .object({
+        maxActionsPerHour: z.int32().min(0).max(10000).default(6).describe("Most actions per Deployment and action type in any 60 minutes."),
+        maxScaleIncreasePer15Minutes: z.int32().min(0).max(1000).default(3).describe("Most replicas added to one Deployment in any 15 minutes."),
+      })
+      .strict()
+      .default({ maxActionsPerHour: 6, maxScaleIncreasePer15Minutes: 3 })
+      .describe("Rate limits that hold across restarts, replicas and leader changes."),
+    patch: z
+      .object({
+        allowedPaths: z.array(patchPath).max(64).default([...DEFAULT_PATCH_ALLOWED_PATHS]).describe("Paths a patch may touch (a path and everything below it)."),
+        deniedPaths: z.array(patchPath).max(64).default([...DEFAULT_PATCH_DENIED_PATHS]).describe("Paths a patch may never touch; deny wins over allow."),
+      })
+      .strict()
+      .default({ allowedPaths: [...DEFAULT_PATCH_ALLOWED_PATHS], deniedPaths: [...DEFAULT_PATCH_DENIED_PATHS] })
+      .describe("Patch safelist, checked on the paths a patch really touches."),
+    approval: z
+      .object({
+        scale: approvalTier.default("None").describe("Whether scale actions wait for a human."),
+        restart: approvalTier.default("None").describe("Whether restarts wait for a human (seed 004: a single restart needs none)."),
+        patch: approvalTier.default("None").describe("Whether patches wait for a human."),
+        deletePod: approvalTier.default("None").describe("Whether evictions wait for a human."),
+        timeoutSeconds: z.int32().min(60).max(604800).default(1800).describe("How long an action waits for approval before it ends Expired."),
+      })
+      .strict()
+      .default({ scale: "None", restart: "None", patch: "None", deletePod: "None", timeoutSeconds: 1800 })
+      .describe("Human-approval tiers per action type (seed 004)."),
+    signals: z
+      .object({
+        minScore: probability.default(0).describe("Anomaly signals scoring below this produce no action."),
+        minConfidence: probability.default(0).describe("Signals with a confidence below this produce no action."),
+        unverified: z
+          .enum(["DryRun", "Ignore"])
+          .default("DryRun")
+          .describe("What to do with a signal lacking modelVersion, confidence or causes: force its action to dry-run (seed §9.4.4) or ignore it."),
+        scaleStep: z.int32().min(1).max(10).default(1).describe("Replicas a scale-up rule adds."),
+      })
+      .strict()
+      .default({ minScore: 0, minConfidence: 0, unverified: "DryRun", scaleStep: 1 })
+      .describe("How signals are admitted and turned into actions."),
+    rules: z
+      .object({
+        anomaly: z
+          .array(z.object({ type: z.string().min(1).max(63).describe("Anomaly type."), action: ruleAction.describe("Action to take.") }).strict())
+          .max(32)
+          .optional()
+          .describe("Overrides of the anomaly type -> action table; unlisted types keep the defaults."),
+        rca: z
+          .array(z.object({ cause: z.string().min(1).max(63).describe("RCA cause."), action: ruleAction.describe("Action to take.") }).strict())
+          .max(32)
+          .optional()
+          .describe("Overrides of the RCA cause -> action table; unlisted causes keep the defaults."),
+      })
+      .strict()
+      .optional()
+      .describe("Signal -> action rules; defaults come from the seeds."),
+    allowedActions: z
+      .array(actionType)
+      .max(4)
+      .optional()
+      .describe("Action types allowed on covered targets. Empty: all."),
+  })
+  .strict()
+  .describe("Limits for automation on the covered Deployments.");
+
+export const guardrailPolicyStatus = z
+  .object({
+    observedGeneration: observedGeneration.optional(),
+    selectedTargets: z.int32().min(0).optional().describe("How many Deployments the policy covers now."),
+    conditions: conditions.optional(),
+  })
+  .strict()
+  .describe("Whether the policy is valid and what it covers.");
+
+export type GuardrailPolicySpec = z.infer<typeof guardrailPolicySpec>;
+export type GuardrailPolicyStatus = z.infer<typeof guardrailPolicyStatus>;

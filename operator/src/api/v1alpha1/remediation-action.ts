@@ -1,0 +1,199 @@
+// RemediationAction: one action on one target. Mirrors the seed ActionRequest
+// (type, target, scale, patch, dryRun, verify, verifyTimeoutSeconds, reason),
+// plus where it came from and who approved it. The spec is immutable once
+// created except for a one-time approval, so the audit trail cannot be rewritten.
+import { z } from "zod";
+import { conditions, dnsLabel, dnsSubdomain, freeForm, observedGeneration, timestamp, withCel } from "./meta.ts";
+
+export const ACTION_TYPES = ["scale", "restart", "patch", "delete-pod"] as const;
+export const actionType = z.enum(ACTION_TYPES);
+export type ActionType = z.infer<typeof actionType>;
+
+export const ACTION_SOURCES = ["closed-loop", "manual", "policy-engine", "ai-agent"] as const;
+
+export const target = z
+  .object({
+    kind: z.literal("Deployment").default("Deployment").describe("Kind of the target; only Deployment is supported."),
+    namespace: dnsLabel
+      .optional()
+      .describe("Namespace of the target. Must equal the action's own namespace (an action acts only in its namespace, so RBAC can stay namespaced); defaults to it. A different value ends the action Blocked with reason TargetNamespaceMismatch."),
+    name: dnsSubdomain.describe("Name of the target Deployment."),
+  })
+  .strict();
+export type Target = z.infer<typeof target>;
+
+const jsonPatchOp = withCel(
+  z
+    .object({
+      op: z.enum(["add", "remove", "replace", "move", "copy", "test"]).describe("RFC 6902 operation."),
+      path: z.string().max(1024).regex(/^(\/[^/]*)*$/, "must be a JSON pointer such as /spec/replicas").describe("JSON pointer to the field."),
+      from: z.string().max(1024).regex(/^(\/[^/]*)*$/).optional().describe("Source pointer for move and copy."),
+      value: z.unknown().optional().describe("Value for add, replace and test.").meta({ "x-kubernetes-preserve-unknown-fields": true }),
+    })
+    .strict()
+    .refine((o) => !["move", "copy"].includes(o.op) || o.from !== undefined, { message: "from is required for move and copy", path: ["from"] }),
+  [{ rule: "!(self.op in ['move', 'copy']) || has(self.from)", message: "from is required for move and copy", fieldPath: ".from", reason: "FieldValueRequired" }],
+);
+
+export const patchSpec = withCel(
+  z
+    .object({
+      merge: freeForm("RFC 7386 JSON merge patch, e.g. {\"spec\":{\"template\":{\"metadata\":{\"annotations\":{...}}}}}.").optional(),
+      strategic: freeForm("Kubernetes strategic merge patch.").optional(),
+      json: z.array(jsonPatchOp).min(1).max(32).optional().describe("RFC 6902 JSON patch operations."),
+    })
+    .strict()
+    .refine((p) => [p.merge, p.strategic, p.json].filter((x) => x !== undefined).length === 1, {
+      message: "exactly one of merge, strategic or json must be set",
+    }),
+  [{ rule: "[has(self.merge), has(self.strategic), has(self.json)].filter(x, x).size() == 1", message: "exactly one of merge, strategic or json must be set" }],
+).describe("The patch. Only paths the guardrail policy's patch safelist allows are applied.");
+
+export const approval = z
+  .object({
+    decision: z.enum(["Approved", "Rejected"]).describe("The approver's decision."),
+    approvedBy: z.string().min(1).max(256).describe("User who decided; checked against the requesting user by admission."),
+    reason: z.string().max(1024).optional().describe("Why."),
+    decidedAt: timestamp.optional().describe("When the decision was made."),
+  })
+  .strict();
+export type Approval = z.infer<typeof approval>;
+
+const MUTABLE_SPEC_FIELDS = new Set(["approval"]);
+const IMMUTABLE_SPEC_FIELDS = [
+  "type", "target", "scale", "patch", "deletePod", "dryRun", "verify",
+  "verifyTimeoutSeconds", "reason", "source", "signalRef",
+] as const;
+
+/** CEL that keeps every spec field but approval from changing, set or unset. */
+function immutableExceptApproval(): string {
+  return IMMUTABLE_SPEC_FIELDS.filter((f) => !MUTABLE_SPEC_FIELDS.has(f))
+    .map((f) => `has(self.${f}) == has(oldSelf.${f}) && (!has(self.${f}) || self.${f} == oldSelf.${f})`)
+    .join(" && ");
+}
+
+const specObject = z
+  .object({
+    type: actionType.describe("What to do: scale, restart (rollout restart), patch or delete-pod (eviction)."),
+    target: target.describe("The workload to act on."),
+    scale: z
+      .object({
+        replicas: z.int32().min(0).max(1000).describe("Desired replica count (absolute)."),
+      })
+      .strict()
+      .optional()
+      .describe("Parameters of a scale action."),
+    patch: patchSpec.optional(),
+    deletePod: z
+      .object({
+        podName: dnsSubdomain
+          .optional()
+          .describe("Pod to evict. When absent, the target's unhealthy pods (CrashLoopBackOff, OOMKilled, not Ready past the threshold) are evicted one at a time."),
+        notReadyThresholdSeconds: z
+          .int32()
+          .min(0)
+          .max(86400)
+          .default(120)
+          .describe("How long a pod must be not Ready to count as unhealthy."),
+      })
+      .strict()
+      .optional()
+      .describe("Parameters of a delete-pod action."),
+    dryRun: z.boolean().default(false).describe("Evaluate guardrails and run the mutation as a server-side dry run only."),
+    verify: z.boolean().default(true).describe("Wait for the rollout to complete and record the verification."),
+    verifyTimeoutSeconds: z.int32().min(1).max(3600).default(60).describe("How long one verification attempt may take."),
+    reason: z.string().max(1024).optional().describe("Why the action was requested, for the audit trail."),
+    source: z.enum(ACTION_SOURCES).default("manual").describe("Who asked for the action."),
+    signalRef: z
+      .object({
+        kind: z.enum(["AnomalySignal", "RcaSignal"]).describe("Kind of the signal."),
+        name: dnsSubdomain.describe("Name of the signal in the action's namespace."),
+        uid: z.string().max(64).optional().describe("UID of the signal."),
+      })
+      .strict()
+      .optional()
+      .describe("The signal this action was derived from, for closed-loop actions."),
+    approval: withCel(approval, [{ rule: "self == oldSelf", message: "an approval decision cannot be changed once made" }])
+      .optional()
+      .describe("A human decision on an action waiting in PendingApproval."),
+  })
+  .strict();
+
+export const remediationActionSpec = withCel(
+  specObject
+    .refine((s) => s.type !== "scale" || s.scale !== undefined, { message: "type scale requires scale.replicas", path: ["scale"] })
+    .refine((s) => s.type !== "patch" || s.patch !== undefined, { message: "type patch requires patch", path: ["patch"] })
+    .refine((s) => s.type === "scale" || s.scale === undefined, { message: "scale is only allowed with type scale", path: ["scale"] })
+    .refine((s) => s.type === "patch" || s.patch === undefined, { message: "patch is only allowed with type patch", path: ["patch"] })
+    .refine((s) => s.type === "delete-pod" || s.deletePod === undefined, { message: "deletePod is only allowed with type delete-pod", path: ["deletePod"] }),
+  [
+    { rule: "self.type != 'scale' || has(self.scale)", message: "type scale requires scale.replicas", fieldPath: ".scale", reason: "FieldValueRequired" },
+    { rule: "self.type != 'patch' || has(self.patch)", message: "type patch requires patch", fieldPath: ".patch", reason: "FieldValueRequired" },
+    { rule: "self.type == 'scale' || !has(self.scale)", message: "scale is only allowed with type scale", fieldPath: ".scale", reason: "FieldValueForbidden" },
+    { rule: "self.type == 'patch' || !has(self.patch)", message: "patch is only allowed with type patch", fieldPath: ".patch", reason: "FieldValueForbidden" },
+    { rule: "self.type == 'delete-pod' || !has(self.deletePod)", message: "deletePod is only allowed with type delete-pod", fieldPath: ".deletePod", reason: "FieldValueForbidden" },
+    { rule: immutableExceptApproval(), message: "spec is immutable except for approval: create a new action instead" },
+  ],
+).describe("The action to take.");
+
+export const ACTION_PHASES = [
+  "Pending", "PendingApproval", "Executing", "Verifying",
+  "Succeeded", "Failed", "Blocked", "Rejected", "Expired",
+] as const;
+export const TERMINAL_PHASES = new Set<string>(["Succeeded", "Failed", "Blocked", "Rejected", "Expired"]);
+
+export const remediationActionStatus = z
+  .object({
+    observedGeneration: observedGeneration.optional(),
+    phase: z.enum(ACTION_PHASES).optional().describe("Where the action is in its lifecycle."),
+    reason: z.string().max(128).optional().describe("CamelCase reason for the phase, e.g. CooldownActive."),
+    message: z.string().max(4096).optional().describe("Human-readable explanation of the phase."),
+    intent: z
+      .object({
+        fromReplicas: z.int32().min(0).optional().describe("Replicas before a scale."),
+        replicas: z.int32().min(0).optional().describe("Replicas a scale sets."),
+        restartedAt: timestamp.optional().describe("Timestamp a restart writes into kubectl.kubernetes.io/restartedAt."),
+        podName: dnsSubdomain.optional().describe("Pod a delete-pod evicts."),
+        podUID: z.string().max(64).optional().describe("UID precondition of the eviction."),
+        recordedAt: timestamp.optional().describe("When the intent was recorded, before acting."),
+      })
+      .strict()
+      .optional()
+      .describe("The concrete change, recorded before it is made so a crash never acts twice."),
+    dryRunResult: z
+      .object({
+        summary: z.string().max(1024).describe("What the mutation would do, e.g. replicas 4 -> 5."),
+        fromReplicas: z.int32().min(0).optional(),
+        toReplicas: z.int32().min(0).optional(),
+      })
+      .strict()
+      .optional()
+      .describe("Result of a server-side dry run."),
+    verification: z
+      .object({
+        status: z.enum(["SUCCESS", "TIMED_OUT", "FAILED"]).describe("Outcome, in the seed's terms."),
+        message: z.string().max(4096).optional(),
+        attempts: z.int32().min(0).optional().describe("Verification attempts made."),
+        observed: z
+          .object({
+            desiredReplicas: z.int32().min(0).optional(),
+            updatedReplicas: z.int32().min(0).optional(),
+            readyReplicas: z.int32().min(0).optional(),
+            availableReplicas: z.int32().min(0).optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional()
+      .describe("Rollout verification of the target after the action."),
+    guardrailPolicies: z.array(dnsSubdomain).max(16).optional().describe("Names of the GuardrailPolicies that applied."),
+    startedAt: timestamp.optional().describe("When execution started."),
+    completedAt: timestamp.optional().describe("When the action reached a terminal phase."),
+    conditions: conditions.optional(),
+  })
+  .strict()
+  .describe("What happened to the action.");
+
+export type RemediationActionSpec = z.infer<typeof remediationActionSpec>;
+export type RemediationActionStatus = z.infer<typeof remediationActionStatus>;
