@@ -1,6 +1,6 @@
 // The four kinds of smartops.io/v1alpha1: their schemas, names and the columns
 // `kubectl get` shows. The CRD generator and the controllers both read this.
-import { z } from "zod";
+import type { z } from "zod";
 import { anomalySignalSpec, signalStatus } from "./anomaly-signal.ts";
 import { guardrailPolicySpec, guardrailPolicyStatus } from "./guardrail-policy.ts";
 import { GROUP, VERSION } from "./meta.ts";
