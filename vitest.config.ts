@@ -16,6 +16,8 @@ export default defineConfig({
           include: ["e2e/**/*.e2e.ts"],
           environment: "node",
           globalSetup: ["e2e/support/global-setup.ts"],
+          // Threads end cleanly although client-node keeps TLS connections alive.
+          pool: "threads",
           // One control plane is shared by every file; files run one at a time so
           // that tests which restart components cannot disturb each other.
           fileParallelism: false,

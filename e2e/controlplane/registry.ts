@@ -9,7 +9,7 @@ export function cacheDir(): string {
   return process.env.SMARTOPS_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "smartops");
 }
 
-const registryDir = () => join(cacheDir(), "clusters");
+const registryDir = () => process.env.SMARTOPS_REGISTRY_DIR ?? join(cacheDir(), "clusters");
 
 export function register(state: ClusterState): void {
   mkdirSync(registryDir(), { recursive: true });
@@ -21,11 +21,11 @@ export function unregister(state: ClusterState): void {
 }
 
 /** Stops clusters whose owning process is gone; returns how many. */
-export function reapStale(log: (line: string) => void = () => {}): number {
-  if (!existsSync(registryDir())) return 0;
+export function reapStale(log: (line: string) => void = () => {}, registry = registryDir()): number {
+  if (!existsSync(registry)) return 0;
   let reaped = 0;
-  for (const entry of readdirSync(registryDir())) {
-    const file = join(registryDir(), entry);
+  for (const entry of readdirSync(registry)) {
+    const file = join(registry, entry);
     const dir = readFileSync(file, "utf8").trim();
     if (!existsSync(join(dir, "state.json"))) {
       rmSync(file, { force: true });

@@ -2,14 +2,14 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { renderCrds } from "./render.ts";
+import { renderCrds, renderGenerated } from "./render.ts";
 
-describe("crds/", () => {
+describe("generated files", () => {
   const rendered = renderCrds();
 
-  it("is what the generator writes from the schemas (run `make generate` after changing operator/src/api)", () => {
-    for (const [file, text] of rendered) {
-      expect(readFileSync(resolve(import.meta.dirname, "../../../../crds", file), "utf8"), file).toBe(text);
+  it("crds/ and docs/api.md are what the generator writes (run `make generate` after changing operator/src/api)", () => {
+    for (const [file, text] of renderGenerated()) {
+      expect(readFileSync(resolve(import.meta.dirname, "../../../..", file), "utf8"), file).toBe(text);
     }
   });
 
