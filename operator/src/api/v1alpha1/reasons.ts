@@ -1,0 +1,74 @@
+// Condition types and CamelCase reasons, in one place: status, events, metrics
+// labels and docs all use these names.
+
+export const ConditionType = {
+  /** RemediationAction: guardrails allowed the action. */
+  GuardrailsPassed: "GuardrailsPassed",
+  /** RemediationAction: a human approved (only when the policy requires it). */
+  Approved: "Approved",
+  /** RemediationAction: the mutation was applied (or dry-run). */
+  Executed: "Executed",
+  /** RemediationAction: the rollout was verified. */
+  Verified: "Verified",
+  /** Every kind: summary. */
+  Ready: "Ready",
+  /** Signals: an action was derived. */
+  ActionCreated: "ActionCreated",
+} as const;
+export type ConditionTypeName = (typeof ConditionType)[keyof typeof ConditionType];
+
+/** Why a guardrail blocked an action. Also the `reason` label of guardrail metrics (bounded set). */
+export const BlockReason = {
+  PolicyPaused: "PolicyPaused",
+  ActionTypeNotAllowed: "ActionTypeNotAllowed",
+  TargetNamespaceMismatch: "TargetNamespaceMismatch",
+  TargetNotFound: "TargetNotFound",
+  MaxReplicasExceeded: "MaxReplicasExceeded",
+  MinReplicasViolated: "MinReplicasViolated",
+  MaxScaleStepExceeded: "MaxScaleStepExceeded",
+  CooldownActive: "CooldownActive",
+  HourlyActionLimitReached: "HourlyActionLimitReached",
+  ScaleIncreaseLimitReached: "ScaleIncreaseLimitReached",
+  PatchPathForbidden: "PatchPathForbidden",
+  PatchPathNotAllowed: "PatchPathNotAllowed",
+  InvalidPatch: "InvalidPatch",
+  NoUnhealthyPods: "NoUnhealthyPods",
+  PodNotOwnedByTarget: "PodNotOwnedByTarget",
+} as const;
+export type BlockReasonName = (typeof BlockReason)[keyof typeof BlockReason];
+
+/** Reasons of the other phases and conditions. */
+export const Reason = {
+  ...BlockReason,
+  GuardrailsPassed: "GuardrailsPassed",
+  ApprovalRequired: "ApprovalRequired",
+  ApprovedByUser: "ApprovedByUser",
+  RejectedByUser: "RejectedByUser",
+  ApprovalExpired: "ApprovalExpired",
+  IntentRecorded: "IntentRecorded",
+  Executed: "Executed",
+  DryRunSucceeded: "DryRunSucceeded",
+  ExecutionFailed: "ExecutionFailed",
+  EvictionRetry: "EvictionRetry",
+  RolloutComplete: "RolloutComplete",
+  RolloutInProgress: "RolloutInProgress",
+  RolloutTimedOut: "RolloutTimedOut",
+  ProgressDeadlineExceeded: "ProgressDeadlineExceeded",
+  CrashLoopDetected: "CrashLoopDetected",
+  VerificationSkipped: "VerificationSkipped",
+  VerificationRetry: "VerificationRetry",
+  // Signals
+  ActionCreated: "ActionCreated",
+  NotAnomalous: "NotAnomalous",
+  BelowScoreThreshold: "BelowScoreThreshold",
+  BelowConfidenceThreshold: "BelowConfidenceThreshold",
+  UnverifiedSignalIgnored: "UnverifiedSignalIgnored",
+  UnverifiedSignalDryRun: "UnverifiedSignalDryRun",
+  RuleSaysNoAction: "RuleSaysNoAction",
+  NoMatchingDeployment: "NoMatchingDeployment",
+  // Policies
+  PolicyValid: "PolicyValid",
+  PolicyInvalid: "PolicyInvalid",
+  NamespacesIgnored: "NamespacesIgnored",
+} as const;
+export type ReasonName = (typeof Reason)[keyof typeof Reason];
