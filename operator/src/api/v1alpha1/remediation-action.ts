@@ -171,9 +171,12 @@ export const remediationActionStatus = z
       .describe("Result of a server-side dry run."),
     verification: z
       .object({
-        status: z.enum(["SUCCESS", "TIMED_OUT", "FAILED"]).describe("Outcome, in the seed's terms."),
-        message: z.string().max(4096).optional(),
-        attempts: z.int32().min(0).optional().describe("Verification attempts made."),
+        status: z
+          .enum(["IN_PROGRESS", "SUCCESS", "TIMED_OUT", "FAILED"])
+          .describe("Outcome in the seed's terms (SUCCESS, TIMED_OUT, FAILED), or IN_PROGRESS while verifying."),
+        message: z.string().max(4096).optional().describe("What the last check observed."),
+        attempts: z.int32().min(0).optional().describe("Verification attempts made (the first plus retries)."),
+        deadline: timestamp.optional().describe("When the current attempt times out; kept in status so a restarted operator resumes the same window."),
         observed: z
           .object({
             desiredReplicas: z.int32().min(0).optional(),

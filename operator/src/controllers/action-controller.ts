@@ -1,0 +1,422 @@
+// The action reconciler. Its work-queue key is a TARGET ("namespace/deployment"),
+// not an action: the queue never hands one key to two workers, so every decision
+// about one Deployment is serialized (invariant 4), and the target's actions are
+// taken oldest first. Each step writes status before the next side effect, guarded
+// by resourceVersion, so a crash or a lost lease never acts twice (invariant 3).
+//
+// Pending → (PendingApproval) → Executing → Verifying → Succeeded | Failed,
+// or Blocked / Rejected / Expired.
+import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
+import { setCondition } from "../api/v1alpha1/conditions.ts";
+import type { GuardrailPolicy, RemediationAction } from "../api/v1alpha1/objects.ts";
+import { ConditionType, Reason, type ReasonName } from "../api/v1alpha1/reasons.ts";
+import { type RemediationActionStatus, TERMINAL_PHASES } from "../api/v1alpha1/remediation-action.ts";
+import { isConflict, isNotFound, isTooManyRequests, KubeError, type KubeClients } from "../k8s/client.ts";
+import type { EventRecorder } from "../k8s/events.ts";
+import { execute, type Intent, stampOf } from "../k8s/executors/index.ts";
+import { writeStatus } from "../k8s/smartops.ts";
+import type { EffectivePolicy } from "../remediation/policy.ts";
+import { type ActionRecord, evaluateGuardrails } from "../remediation/guardrails.ts";
+import { rolloutStatus } from "../remediation/rollout.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import {
+  actionLatency, actionsTotal, k8sDesiredReplicas, k8sReadyReplicas, loopActionDuration, loopActionsTotal,
+  loopGuardrailBlocksTotal, loopRetriesTotal, verificationDuration,
+} from "../telemetry/metrics.ts";
+import { type Cache, OverlayCache } from "./cache.ts";
+import { alreadyApplied, concreteIntent } from "./intent.ts";
+import { podsOf } from "./pods.ts";
+import { policyFor } from "./policies.ts";
+import type { ReconcileResult } from "./reconcile.ts";
+
+/** Seed §4.10: verification retries with exponential backoff, base 5 s, 2 retries. */
+export const VERIFY_RETRY_BASE_MS = 5_000;
+export const VERIFY_MAX_RETRIES = 2;
+
+export interface ActionControllerDeps {
+  clients: KubeClients;
+  actions: Cache<RemediationAction>;
+  deployments: Cache<V1Deployment>;
+  pods: Cache<V1Pod>;
+  policies: Cache<GuardrailPolicy>;
+  events: EventRecorder;
+  operatorNamespace: string;
+  log: Logger;
+  now?: () => number;
+  /** Called when an action reaches a terminal phase (loop duration metric, tracing). */
+  onTerminal?: (action: RemediationAction) => void;
+}
+
+type Step = { done: boolean; requeueAfterMs?: number };
+
+export const targetKey = (a: RemediationAction) => `${a.metadata.namespace}/${a.spec.target.name}`;
+
+export class ActionController {
+  private readonly d: ActionControllerDeps;
+  private readonly actions: OverlayCache<RemediationAction>;
+  private readonly now: () => number;
+
+  constructor(deps: ActionControllerDeps) {
+    this.d = deps;
+    this.now = deps.now ?? Date.now;
+    this.actions = new OverlayCache(deps.actions, this.now);
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const [namespace, target] = key.split("/") as [string, string];
+    const open = this.actionsOf(namespace, target)
+      .filter((a) => !TERMINAL_PHASES.has(a.status?.phase ?? "Pending"))
+      .sort(byAge);
+    let requeueAfterMs: number | undefined;
+    for (const action of open) {
+      const step = await this.step(action);
+      if (step.requeueAfterMs !== undefined) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, step.requeueAfterMs);
+      // One mutation in flight per target: later actions wait until this one is terminal.
+      if (!step.done && isInFlight(this.actions.get(action.metadata.namespace, action.metadata.name))) break;
+    }
+    return requeueAfterMs === undefined ? {} : { requeueAfterMs: Math.max(1, Math.ceil(requeueAfterMs)) };
+  }
+
+  private actionsOf(namespace: string, target: string): RemediationAction[] {
+    return this.actions.list(namespace).filter((a) => a.spec.target.name === target);
+  }
+
+  private async step(action: RemediationAction): Promise<Step> {
+    let current = action;
+    // Advance through as many phases as can be taken now; each write returns the stored object.
+    for (let i = 0; i < 6; i++) {
+      const phase = current.status?.phase ?? "Pending";
+      if (TERMINAL_PHASES.has(phase)) return { done: true };
+      let next: { action: RemediationAction; requeueAfterMs?: number; wait?: boolean };
+      switch (phase) {
+        case "Pending":
+        case "PendingApproval":
+          next = await this.admit(current);
+          break;
+        case "Executing":
+          next = await this.executeIntent(current);
+          break;
+        case "Verifying":
+          next = await this.verify(current);
+          break;
+        default:
+          return { done: true };
+      }
+      if (next.wait) return { done: false, requeueAfterMs: next.requeueAfterMs };
+      current = next.action;
+    }
+    return { done: false, requeueAfterMs: 0 };
+  }
+
+  // --- Pending / PendingApproval: guardrails, approval, intent ---------------------
+
+  private async admit(a: RemediationAction) {
+    const now = this.now();
+    const ns = a.metadata.namespace;
+    const d = this.d.deployments.get(ns, a.spec.target.name);
+    const policy = policyFor({ namespace: ns, name: a.spec.target.name, labels: d?.metadata?.labels }, this.d.policies, this.d.operatorNamespace);
+    const decision = evaluateGuardrails({
+      action: {
+        name: a.metadata.name,
+        namespace: ns,
+        type: a.spec.type,
+        targetNamespace: a.spec.target.namespace,
+        replicas: a.spec.scale?.replicas,
+        patch: a.spec.patch,
+      },
+      target: { exists: d !== undefined, replicas: d?.spec?.replicas ?? 0 },
+      history: this.history(a),
+      policy,
+      now,
+    });
+    const sources = policy.sources.slice(0, 16).map((s) => s.split("/")[1] ?? s);
+
+    if (decision.verdict === "block") {
+      loopGuardrailBlocksTotal.inc({ reason: decision.reason });
+      return this.finish(a, "Blocked", decision.reason, decision.message, (st) => {
+        st.guardrailPolicies = sources;
+        st.conditions = cond(st, a, ConditionType.GuardrailsPassed, "False", decision.reason, decision.message, now);
+      });
+    }
+
+    const approval = a.spec.approval;
+    if (approval?.decision === "Rejected") {
+      return this.finish(a, "Rejected", Reason.RejectedByUser, `rejected by ${approval.approvedBy}${approval.reason ? `: ${approval.reason}` : ""}`, (st) => {
+        st.conditions = cond(st, a, ConditionType.Approved, "False", Reason.RejectedByUser, `rejected by ${approval.approvedBy}`, now);
+      });
+    }
+    if (decision.approvalRequired && approval?.decision !== "Approved") {
+      const created = Date.parse(a.metadata.creationTimestamp as unknown as string) || now;
+      const deadline = created + policy.approval.timeoutSeconds * 1000;
+      if (now >= deadline) {
+        return this.finish(a, "Expired", Reason.ApprovalExpired, `no approval within ${policy.approval.timeoutSeconds}s`, (st) => {
+          st.conditions = cond(st, a, ConditionType.Approved, "False", Reason.ApprovalExpired, "approval timed out", now);
+        });
+      }
+      if (a.status?.phase !== "PendingApproval") {
+        const msg = `${a.spec.type} needs approval under policy ${policy.sources.join(", ") || "defaults"}: set spec.approval before ${new Date(deadline).toISOString()}`;
+        const stored = await this.write(a, (st) => {
+          st.phase = "PendingApproval";
+          st.reason = Reason.ApprovalRequired;
+          st.message = msg;
+          st.guardrailPolicies = sources;
+          st.conditions = cond(st, a, ConditionType.GuardrailsPassed, "True", Reason.GuardrailsPassed, decision.message, now);
+          st.conditions = cond(st, a, ConditionType.Approved, "False", Reason.ApprovalRequired, msg, now);
+          st.conditions = cond(st, a, ConditionType.Ready, "False", Reason.ApprovalRequired, msg, now);
+        });
+        this.d.events.record(ref(a), "Normal", Reason.ApprovalRequired, "Approve", msg);
+        return { action: stored, wait: true, requeueAfterMs: deadline - now };
+      }
+      return { action: a, wait: true, requeueAfterMs: deadline - now };
+    }
+
+    if (a.spec.dryRun) return this.dryRun(a, d, decision.message, sources, now);
+
+    const intent = d ? concreteIntent(a, d, podsOf(d, this.d.pods), now) : undefined;
+    if (!intent || !intent.ok) {
+      const reason = intent?.reason ?? Reason.TargetNotFound;
+      const message = intent?.message ?? `Deployment ${ns}/${a.spec.target.name} not found`;
+      loopGuardrailBlocksTotal.inc({ reason });
+      return this.finish(a, "Blocked", reason, message, (st) => {
+        st.conditions = cond(st, a, ConditionType.GuardrailsPassed, "False", reason, message, now);
+      });
+    }
+    const stored = await this.write(a, (st) => {
+      st.phase = "Executing";
+      st.reason = Reason.IntentRecorded;
+      st.message = describeIntent(a, intent.intent);
+      st.intent = intent.intent;
+      st.startedAt = new Date(now).toISOString();
+      st.guardrailPolicies = sources;
+      st.conditions = cond(st, a, ConditionType.GuardrailsPassed, "True", Reason.GuardrailsPassed, decision.message, now);
+      if (approval?.decision === "Approved") {
+        st.conditions = cond(st, a, ConditionType.Approved, "True", Reason.ApprovedByUser, `approved by ${approval.approvedBy}`, now);
+      }
+    });
+    return { action: stored };
+  }
+
+  private async dryRun(a: RemediationAction, d: V1Deployment | undefined, guardrailMessage: string, sources: string[], now: number) {
+    if (!d) {
+      return this.finish(a, "Blocked", Reason.TargetNotFound, `Deployment ${a.metadata.namespace}/${a.spec.target.name} not found`);
+    }
+    const intent = concreteIntent(a, d, podsOf(d, this.d.pods), now);
+    if (!intent.ok) return this.finish(a, "Blocked", intent.reason, intent.message);
+    const result = await this.executeSafely(a, intent.intent, true, d);
+    if ("failed" in result) return result.failed;
+    return this.finish(a, "Succeeded", Reason.DryRunSucceeded, result.summary, (st) => {
+      st.guardrailPolicies = sources;
+      st.dryRunResult = { summary: result.summary, fromReplicas: result.fromReplicas, toReplicas: result.toReplicas };
+      st.conditions = cond(st, a, ConditionType.GuardrailsPassed, "True", Reason.GuardrailsPassed, guardrailMessage, now);
+      st.conditions = cond(st, a, ConditionType.Executed, "True", Reason.DryRunSucceeded, result.summary, now);
+      st.conditions = cond(st, a, ConditionType.Verified, "Unknown", Reason.VerificationSkipped, "dry run: nothing changed to verify", now);
+    });
+  }
+
+  // --- Executing: apply the recorded intent, once --------------------------------
+
+  private async executeIntent(a: RemediationAction) {
+    const now = this.now();
+    const intent = a.status!.intent!;
+    const d = this.d.deployments.get(a.metadata.namespace, a.spec.target.name);
+    const targetPods = d ? podsOf(d, this.d.pods) : [];
+    let summary: string;
+    if (alreadyApplied(a, intent, d, targetPods, stampOf(d))) {
+      summary = `${describeIntent(a, intent)} (already applied before a restart)`;
+    } else {
+      const result = await this.executeSafely(a, intent, false, d);
+      if ("failed" in result) return result.failed;
+      if ("retryAfterMs" in result) return { action: a, wait: true, requeueAfterMs: result.retryAfterMs };
+      summary = result.summary;
+      const created = Date.parse(a.metadata.creationTimestamp as unknown as string);
+      if (Number.isFinite(created)) actionLatency.observe({ action_type: a.spec.type }, (now - created) / 1000);
+    }
+    this.d.events.record(ref(a), "Normal", Reason.Executed, titleCase(a.spec.type), summary);
+    if (d) this.d.events.record(deploymentRef(d), "Normal", "SmartopsRemediation", titleCase(a.spec.type), `${summary} (RemediationAction ${a.metadata.name})`);
+    if (!a.spec.verify) {
+      return this.finish(a, "Succeeded", Reason.Executed, summary, (st) => {
+        st.conditions = cond(st, a, ConditionType.Executed, "True", Reason.Executed, summary, now);
+        st.conditions = cond(st, a, ConditionType.Verified, "Unknown", Reason.VerificationSkipped, "verify is false", now);
+      });
+    }
+    const stored = await this.write(a, (st) => {
+      st.phase = "Verifying";
+      st.reason = Reason.RolloutInProgress;
+      st.message = summary;
+      st.verification = { status: "IN_PROGRESS", attempts: 1, deadline: new Date(now + a.spec.verifyTimeoutSeconds * 1000).toISOString() };
+      st.conditions = cond(st, a, ConditionType.Executed, "True", Reason.Executed, summary, now);
+      st.conditions = cond(st, a, ConditionType.Verified, "Unknown", Reason.RolloutInProgress, "waiting for the rollout", now);
+    });
+    return { action: stored };
+  }
+
+  /** Runs an executor; maps API failures onto Failed / retry-later instead of throwing where that is final. */
+  private async executeSafely(a: RemediationAction, intent: Intent, dryRun: boolean, d: V1Deployment | undefined) {
+    try {
+      return await execute(this.d.clients, { action: a, intent, dryRun, deployment: d });
+    } catch (err) {
+      if (isTooManyRequests(err)) {
+        const retryAfterMs = ((err as KubeError).retryAfterSeconds ?? 5) * 1000;
+        this.d.events.record(ref(a), "Normal", Reason.EvictionRetry, titleCase(a.spec.type), `API answered 429 (PodDisruptionBudget?): retrying in ${retryAfterMs / 1000}s`);
+        return { retryAfterMs };
+      }
+      if (err instanceof KubeError && (isNotFound(err) || (err.code >= 400 && err.code < 500 && !isConflict(err)))) {
+        return { failed: await this.finish(a, "Failed", Reason.ExecutionFailed, err.message, (st) => {
+          st.conditions = cond(st, a, ConditionType.Executed, "False", Reason.ExecutionFailed, err.message, this.now());
+        }) };
+      }
+      throw err;
+    }
+  }
+
+  // --- Verifying: kubectl's rollout rules on the watched Deployment ------------------
+
+  private async verify(a: RemediationAction) {
+    const now = this.now();
+    const d = this.d.deployments.get(a.metadata.namespace, a.spec.target.name);
+    const v = a.status!.verification ?? { status: "IN_PROGRESS" as const, attempts: 1 };
+    if (!d) {
+      return this.finish(a, "Failed", Reason.TargetNotFound, `Deployment ${a.metadata.namespace}/${a.spec.target.name} disappeared during verification`, (st) => {
+        st.verification = { ...v, status: "FAILED", message: "target not found" };
+      });
+    }
+    const startedAt = Date.parse(a.status?.startedAt ?? "") || now;
+    const targetPods = podsOf(d, this.d.pods);
+    const newPods = targetPods.filter((p) => Date.parse(p.metadata?.creationTimestamp as unknown as string) >= startedAt - 1000);
+    const rollout = rolloutStatus(d, newPods);
+    const evictedStillThere = a.spec.type === "delete-pod" && targetPods.some((p) => p.metadata?.uid === a.status?.intent?.podUID);
+    const ns = a.metadata.namespace;
+    k8sDesiredReplicas.set({ namespace: ns, deployment: a.spec.target.name }, rollout.observed.desiredReplicas);
+    k8sReadyReplicas.set({ namespace: ns, deployment: a.spec.target.name }, rollout.observed.readyReplicas);
+    const observed = rollout.observed;
+
+    if (rollout.state === "complete" && !evictedStillThere) {
+      verificationDuration.observe({ action_type: a.spec.type, status: "SUCCESS" }, (now - startedAt) / 1000);
+      return this.finish(a, "Succeeded", Reason.RolloutComplete, `${a.status?.message ?? ""}; verified: ${rollout.message}`.replace(/^; /, ""), (st) => {
+        st.verification = { status: "SUCCESS", attempts: v.attempts, message: rollout.message, observed };
+        st.conditions = cond(st, a, ConditionType.Verified, "True", Reason.RolloutComplete, rollout.message, now);
+      });
+    }
+    if (rollout.state === "failed") {
+      verificationDuration.observe({ action_type: a.spec.type, status: "FAILED" }, (now - startedAt) / 1000);
+      return this.finish(a, "Failed", rollout.reason, rollout.message, (st) => {
+        st.verification = { status: "FAILED", attempts: v.attempts, message: rollout.message, observed };
+        st.conditions = cond(st, a, ConditionType.Verified, "False", rollout.reason, rollout.message, now);
+      });
+    }
+    const deadline = Date.parse(v.deadline ?? "") || startedAt + a.spec.verifyTimeoutSeconds * 1000;
+    if (now < deadline) return { action: a, wait: true, requeueAfterMs: deadline - now };
+
+    const attempts = v.attempts ?? 1;
+    if (attempts <= VERIFY_MAX_RETRIES) {
+      // Retry the verification, never the mutation: a second restart would be a second effect.
+      const backoff = VERIFY_RETRY_BASE_MS * 2 ** (attempts - 1);
+      const nextDeadline = now + backoff + a.spec.verifyTimeoutSeconds * 1000;
+      loopRetriesTotal.inc({ type: a.spec.type });
+      const msg = `rollout not complete after attempt ${attempts} (${rollout.message}); retry ${attempts}/${VERIFY_MAX_RETRIES} waits until ${new Date(nextDeadline).toISOString()}`;
+      const stored = await this.write(a, (st) => {
+        st.reason = Reason.VerificationRetry;
+        st.message = msg;
+        st.verification = { status: "IN_PROGRESS", attempts: attempts + 1, deadline: new Date(nextDeadline).toISOString(), message: rollout.message, observed };
+        st.conditions = cond(st, a, ConditionType.Verified, "Unknown", Reason.VerificationRetry, msg, now);
+      });
+      this.d.events.record(ref(a), "Warning", Reason.VerificationRetry, "Verify", msg);
+      return { action: stored, wait: true, requeueAfterMs: nextDeadline - now };
+    }
+    verificationDuration.observe({ action_type: a.spec.type, status: "TIMED_OUT" }, (now - startedAt) / 1000);
+    const msg = `rollout did not complete within ${attempts} attempts of ${a.spec.verifyTimeoutSeconds}s: ${rollout.message}`;
+    return this.finish(a, "Failed", Reason.RolloutTimedOut, msg, (st) => {
+      st.verification = { status: "TIMED_OUT", attempts, message: rollout.message, observed };
+      st.conditions = cond(st, a, ConditionType.Verified, "False", Reason.RolloutTimedOut, msg, now);
+    });
+  }
+
+  // --- history, status writes, terminal bookkeeping ----------------------------------
+
+  /** Executed (intent recorded), non-dry-run actions on the same target, this one excluded. */
+  private history(a: RemediationAction): ActionRecord[] {
+    return this.actionsOf(a.metadata.namespace, a.spec.target.name)
+      .filter((o) => o.metadata.name !== a.metadata.name && !o.spec.dryRun && o.status?.intent?.recordedAt)
+      .map((o) => ({
+        name: o.metadata.name,
+        type: o.spec.type,
+        executedAt: Date.parse(o.status!.intent!.recordedAt!),
+        fromReplicas: o.status?.intent?.fromReplicas,
+        toReplicas: o.status?.intent?.replicas,
+      }));
+  }
+
+  private async write(a: RemediationAction, mutate: (st: RemediationActionStatus) => void): Promise<RemediationAction> {
+    const st: RemediationActionStatus = structuredClone(a.status ?? {});
+    st.observedGeneration = a.metadata.generation;
+    mutate(st);
+    const stored = await writeStatus(this.d.clients, a, st);
+    this.actions.remember(stored);
+    return stored;
+  }
+
+  private async finish(a: RemediationAction, phase: "Succeeded" | "Failed" | "Blocked" | "Rejected" | "Expired", reason: ReasonName | string, message: string, mutate?: (st: RemediationActionStatus) => void) {
+    const now = this.now();
+    const stored = await this.write(a, (st) => {
+      st.phase = phase;
+      st.reason = reason;
+      st.message = message.slice(0, 4096);
+      st.completedAt = new Date(now).toISOString();
+      mutate?.(st);
+      st.conditions = cond(st, a, ConditionType.Ready, phase === "Succeeded" ? "True" : "False", reason, message, now);
+    });
+    const labels = {
+      action_type: a.spec.type, namespace: a.metadata.namespace, deployment: a.spec.target.name,
+      source: a.spec.source, dry_run: String(a.spec.dryRun), status: phase.toLowerCase(),
+    };
+    actionsTotal.inc(labels);
+    if (a.spec.source === "closed-loop") {
+      loopActionsTotal.inc({ type: a.spec.type, status: phase.toLowerCase() });
+      const created = Date.parse(a.metadata.creationTimestamp as unknown as string);
+      if (Number.isFinite(created)) loopActionDuration.observe({ type: a.spec.type }, (now - created) / 1000);
+    }
+    this.d.events.record(ref(a), phase === "Succeeded" ? "Normal" : "Warning", reason, titleCase(a.spec.type), message);
+    this.d.log.info("action finished", { action: `${a.metadata.namespace}/${a.metadata.name}`, type: a.spec.type, phase, reason });
+    this.d.onTerminal?.(stored);
+    return { action: stored };
+  }
+}
+
+function cond(st: RemediationActionStatus, a: RemediationAction, type: string, status: "True" | "False" | "Unknown", reason: string, message: string, now: number) {
+  return setCondition(st.conditions, { type, status, reason, message, observedGeneration: a.metadata.generation }, new Date(now));
+}
+
+function isInFlight(a: RemediationAction | undefined): boolean {
+  return a?.status?.phase === "Executing" || a?.status?.phase === "Verifying";
+}
+
+function byAge(x: RemediationAction, y: RemediationAction): number {
+  const tx = Date.parse(x.metadata.creationTimestamp as unknown as string) || 0;
+  const ty = Date.parse(y.metadata.creationTimestamp as unknown as string) || 0;
+  return tx - ty || x.metadata.name.localeCompare(y.metadata.name);
+}
+
+function describeIntent(a: RemediationAction, i: Intent): string {
+  switch (a.spec.type) {
+    case "scale":
+      return `scale Deployment ${a.metadata.namespace}/${a.spec.target.name} ${i.fromReplicas} -> ${i.replicas}`;
+    case "restart":
+      return `restart Deployment ${a.metadata.namespace}/${a.spec.target.name} (restartedAt ${i.restartedAt})`;
+    case "patch":
+      return `patch Deployment ${a.metadata.namespace}/${a.spec.target.name}`;
+    case "delete-pod":
+      return `evict pod ${i.podName} (uid ${i.podUID}) of Deployment ${a.metadata.namespace}/${a.spec.target.name}`;
+  }
+}
+
+const titleCase = (s: string) => s.split("-").map((w) => w[0]!.toUpperCase() + w.slice(1)).join("");
+
+function ref(a: RemediationAction) {
+  return { apiVersion: a.apiVersion, kind: a.kind, namespace: a.metadata.namespace, name: a.metadata.name, uid: a.metadata.uid };
+}
+
+function deploymentRef(d: V1Deployment) {
+  return { apiVersion: "apps/v1", kind: "Deployment", namespace: d.metadata!.namespace!, name: d.metadata!.name!, uid: d.metadata?.uid };
+}
+
+export type { EffectivePolicy };

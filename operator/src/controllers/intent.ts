@@ -1,0 +1,52 @@
+// The concrete change an action will make, decided before acting and recorded in
+// status (invariant 3): target replicas, the restartedAt timestamp, or the pod
+// and its UID. Pure.
+import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
+import type { RemediationAction } from "../api/v1alpha1/objects.ts";
+import { BlockReason, type BlockReasonName } from "../api/v1alpha1/reasons.ts";
+import type { Intent } from "../k8s/executors/index.ts";
+import { unhealthyPods } from "../remediation/rollout.ts";
+
+export type IntentDecision = { ok: true; intent: Intent } | { ok: false; reason: BlockReasonName; message: string };
+
+export function concreteIntent(action: RemediationAction, d: V1Deployment, targetPods: readonly V1Pod[], now: number): IntentDecision {
+  const recordedAt = new Date(now).toISOString();
+  switch (action.spec.type) {
+    case "scale":
+      return { ok: true, intent: { fromReplicas: d.spec?.replicas ?? 1, replicas: action.spec.scale!.replicas, recordedAt } };
+    case "restart":
+      return { ok: true, intent: { restartedAt: recordedAt, recordedAt } };
+    case "patch":
+      return { ok: true, intent: { recordedAt } };
+    case "delete-pod": {
+      const named = action.spec.deletePod?.podName;
+      const live = targetPods.filter((p) => !p.metadata?.deletionTimestamp);
+      if (named) {
+        const pod = live.find((p) => p.metadata?.name === named);
+        if (!pod) {
+          return { ok: false, reason: BlockReason.PodNotOwnedByTarget, message: `pod ${named} is not a running pod of Deployment ${action.spec.target.name}` };
+        }
+        return { ok: true, intent: { podName: named, podUID: pod.metadata!.uid!, recordedAt } };
+      }
+      const threshold = action.spec.deletePod?.notReadyThresholdSeconds ?? 120;
+      const [worst] = unhealthyPods(live, now, threshold);
+      if (!worst) {
+        return { ok: false, reason: BlockReason.NoUnhealthyPods, message: `Deployment ${action.spec.target.name} has no unhealthy pod (CrashLoopBackOff, OOMKilled, or not Ready for ${threshold}s)` };
+      }
+      return { ok: true, intent: { podName: worst.metadata!.name!, podUID: worst.metadata!.uid!, recordedAt } };
+    }
+  }
+}
+
+/** Did the recorded intent already take effect (a crash between acting and recording)? */
+export function alreadyApplied(action: RemediationAction, intent: Intent, d: V1Deployment | undefined, targetPods: readonly V1Pod[], stamp: string | undefined): boolean {
+  switch (action.spec.type) {
+    case "scale":
+    case "patch":
+      return stamp === action.metadata.uid;
+    case "restart":
+      return d?.spec?.template?.metadata?.annotations?.["kubectl.kubernetes.io/restartedAt"] === intent.restartedAt;
+    case "delete-pod":
+      return !targetPods.some((p) => p.metadata?.uid === intent.podUID && !p.metadata?.deletionTimestamp);
+  }
+}

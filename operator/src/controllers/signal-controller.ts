@@ -1,0 +1,150 @@
+// The signal reconciler: each AnomalySignal / RcaSignal gives at most one
+// RemediationAction, named deterministically from the signal (invariant 2), so a
+// retried create meets AlreadyExists instead of a second action. It never
+// touches a Deployment; it only reads them to resolve the target.
+import type { V1Deployment } from "@kubernetes/client-node";
+import { setCondition } from "../api/v1alpha1/conditions.ts";
+import type { GuardrailPolicy, RemediationAction, Signal } from "../api/v1alpha1/objects.ts";
+import { ANNOTATIONS, LABELS } from "../api/v1alpha1/objects.ts";
+import { ConditionType, Reason } from "../api/v1alpha1/reasons.ts";
+import type { SignalStatus } from "../api/v1alpha1/anomaly-signal.ts";
+import { isAlreadyExists, type KubeClients } from "../k8s/client.ts";
+import type { EventRecorder } from "../k8s/events.ts";
+import { createAction, writeStatus } from "../k8s/smartops.ts";
+import { actionName, decideForAnomaly, decideForRca, rcaService, type SignalDecision } from "../remediation/rules.ts";
+import { resolveTarget } from "../remediation/target.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import { loopSignalsTotal } from "../telemetry/metrics.ts";
+import type { Cache } from "./cache.ts";
+import { policyFor } from "./policies.ts";
+import type { ReconcileResult } from "./reconcile.ts";
+
+export interface SignalControllerDeps {
+  clients: KubeClients;
+  anomalies: Cache<Signal>;
+  rcas: Cache<Signal>;
+  actions: Cache<RemediationAction>;
+  deployments: Cache<V1Deployment>;
+  policies: Cache<GuardrailPolicy>;
+  events: EventRecorder;
+  operatorNamespace: string;
+  log: Logger;
+  now?: () => number;
+}
+
+const DONE = new Set(["ActionCreated", "Ignored", "NoTarget"]);
+
+/** Work-queue keys: "AnomalySignal/ns/name" or "RcaSignal/ns/name". */
+export const signalKey = (s: Signal) => `${s.kind}/${s.metadata.namespace}/${s.metadata.name}`;
+
+export class SignalController {
+  private readonly d: SignalControllerDeps;
+  private readonly now: () => number;
+
+  constructor(deps: SignalControllerDeps) {
+    this.d = deps;
+    this.now = deps.now ?? Date.now;
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const [kind, namespace, name] = key.split("/") as ["AnomalySignal" | "RcaSignal", string, string];
+    const signal = (kind === "AnomalySignal" ? this.d.anomalies : this.d.rcas).get(namespace, name);
+    if (!signal) return {};
+    if (DONE.has(signal.status?.phase ?? "") && signal.status?.observedGeneration === signal.metadata.generation) return {};
+
+    const kindLabel = kind === "AnomalySignal" ? "anomaly" : "rca";
+    const name_ = actionName(kind, name, signal.metadata.uid!);
+    const existing = this.d.actions.get(namespace, name_);
+    if (existing) return this.record(signal, kindLabel, { phase: "ActionCreated", actionName: name_, reason: Reason.ActionCreated, message: `RemediationAction ${name_} created` });
+
+    const service = signal.kind === "AnomalySignal" ? signal.spec.service : rcaService(signal.spec);
+    const deployments = this.d.deployments.list(namespace).map((dep) => ({ name: dep.metadata!.name!, labels: dep.metadata?.labels }));
+    const match = service ? resolveTarget(service, deployments) : undefined;
+    if (!match) {
+      return this.record(signal, kindLabel, {
+        phase: "NoTarget",
+        reason: Reason.NoMatchingDeployment,
+        message: `no Deployment in ${namespace} matches service "${service ?? ""}" (tried the exact name, smartops-${service ?? ""}, and label app.kubernetes.io/name)`,
+      });
+    }
+    const target = this.d.deployments.get(namespace, match.name)!;
+    const policy = policyFor({ namespace, name: match.name, labels: target.metadata?.labels }, this.d.policies, this.d.operatorNamespace);
+    const decision: SignalDecision = signal.kind === "AnomalySignal" ? decideForAnomaly(signal.spec, policy.signals) : decideForRca(signal.spec, policy.signals);
+    if (decision.kind === "ignore") {
+      return this.record(signal, kindLabel, { phase: "Ignored", reason: decision.reason, message: decision.message, verified: decision.verified, target: match.name });
+    }
+
+    const current = target.spec?.replicas ?? 1;
+    const action: RemediationAction = {
+      apiVersion: "smartops.io/v1alpha1",
+      kind: "RemediationAction",
+      metadata: {
+        name: name_,
+        namespace,
+        labels: { [LABELS.target]: match.name.slice(0, 63).replace(/[^A-Za-z0-9]+$/, ""), [LABELS.signal]: name.slice(0, 63).replace(/[^A-Za-z0-9]+$/, "") },
+        ...(signal.metadata.annotations?.[ANNOTATIONS.traceparent] ? { annotations: { [ANNOTATIONS.traceparent]: signal.metadata.annotations[ANNOTATIONS.traceparent] } } : {}),
+      },
+      spec: {
+        type: decision.actionType,
+        target: { kind: "Deployment", namespace, name: match.name },
+        ...(decision.actionType === "scale" ? { scale: { replicas: current + (decision.scaleStep ?? 1) } } : {}),
+        ...(decision.actionType === "delete-pod" ? { deletePod: { notReadyThresholdSeconds: 120 } } : {}),
+        dryRun: decision.dryRun,
+        verify: true,
+        verifyTimeoutSeconds: 60,
+        source: "closed-loop",
+        reason: decision.summary.slice(0, 1024),
+        signalRef: { kind, name, uid: signal.metadata.uid },
+      },
+    };
+    try {
+      await createAction(this.d.clients, action);
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
+    this.d.events.record(
+      { apiVersion: signal.apiVersion, kind, namespace, name, uid: signal.metadata.uid },
+      "Normal", Reason.ActionCreated, "Decide",
+      `${decision.summary}${decision.dryRun ? " (dry run: unverified signal)" : ""} → RemediationAction ${name_}`,
+    );
+    return this.record(signal, kindLabel, {
+      phase: "ActionCreated",
+      actionName: name_,
+      reason: decision.dryRun ? Reason.UnverifiedSignalDryRun : Reason.ActionCreated,
+      message: `${decision.summary}${decision.dryRun ? " (forced to dry run: the signal is unverified)" : ""}`,
+      verified: decision.verified,
+      target: match.name,
+    });
+  }
+
+  private async record(
+    signal: Signal,
+    kindLabel: string,
+    r: { phase: "ActionCreated" | "Ignored" | "NoTarget"; reason: string; message: string; actionName?: string; verified?: boolean; target?: string },
+  ): Promise<ReconcileResult> {
+    const prev = signal.status;
+    if (prev?.phase === r.phase && prev.actionRef?.name === r.actionName && prev.observedGeneration === signal.metadata.generation && prev.reason === r.reason) return {};
+    const now = new Date(this.now());
+    const status: SignalStatus = {
+      observedGeneration: signal.metadata.generation,
+      phase: r.phase,
+      reason: r.reason,
+      message: r.message.slice(0, 4096),
+      ...(r.verified !== undefined ? { verified: r.verified } : prev?.verified !== undefined ? { verified: prev.verified } : {}),
+      ...(r.target ? { target: r.target } : {}),
+      ...(r.actionName ? { actionRef: { name: r.actionName } } : {}),
+      conditions: setCondition(prev?.conditions, {
+        type: ConditionType.ActionCreated,
+        status: r.phase === "ActionCreated" ? "True" : "False",
+        reason: r.reason,
+        message: r.message,
+        observedGeneration: signal.metadata.generation,
+      }, now),
+    };
+    await writeStatus(this.d.clients, signal, status);
+    if (prev?.phase !== r.phase) {
+      loopSignalsTotal.inc({ kind: kindLabel, result: r.phase === "ActionCreated" ? "action" : r.phase === "Ignored" ? "ignored" : "no_target" });
+    }
+    return {};
+  }
+}

@@ -1,0 +1,88 @@
+// The operator's connection to the API server and the one wrapper every call
+// goes through, so each call is counted, timed, and fails with a status code.
+import * as k8s from "@kubernetes/client-node";
+import { k8sApiCallsTotal, k8sApiErrorsTotal, k8sApiLatency } from "../telemetry/metrics.ts";
+
+export const FIELD_MANAGER = "smartops-operator";
+
+export interface KubeClients {
+  kc: k8s.KubeConfig;
+  apps: k8s.AppsV1Api;
+  core: k8s.CoreV1Api;
+  custom: k8s.CustomObjectsApi;
+  events: k8s.EventsV1Api;
+  coordination: k8s.CoordinationV1Api;
+}
+
+/** KUBECONFIG, else ~/.kube/config, else the in-cluster ServiceAccount. */
+export function loadKubeConfig(path = process.env.KUBECONFIG): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export function kubeClients(kc: k8s.KubeConfig): KubeClients {
+  return {
+    kc,
+    apps: kc.makeApiClient(k8s.AppsV1Api),
+    core: kc.makeApiClient(k8s.CoreV1Api),
+    custom: kc.makeApiClient(k8s.CustomObjectsApi),
+    events: kc.makeApiClient(k8s.EventsV1Api),
+    coordination: kc.makeApiClient(k8s.CoordinationV1Api),
+  };
+}
+
+/** An API failure with the HTTP status (0 when no response arrived). */
+export class KubeError extends Error {
+  readonly code: number;
+  readonly reason: string;
+  readonly retryAfterSeconds: number | undefined;
+  constructor(operation: string, code: number, reason: string, message: string, retryAfterSeconds?: number) {
+    super(`${operation}: ${code || "no response"} ${reason}: ${message}`);
+    this.name = "KubeError";
+    this.code = code;
+    this.reason = reason;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export const isNotFound = (e: unknown) => e instanceof KubeError && e.code === 404;
+export const isConflict = (e: unknown) => e instanceof KubeError && e.code === 409;
+export const isAlreadyExists = (e: unknown) => e instanceof KubeError && e.code === 409 && e.reason === "AlreadyExists";
+export const isTooManyRequests = (e: unknown) => e instanceof KubeError && e.code === 429;
+
+function toKubeError(operation: string, err: unknown): KubeError {
+  if (err instanceof KubeError) return err;
+  if (err instanceof k8s.ApiException) {
+    let body: { reason?: string; message?: string; details?: { retryAfterSeconds?: number } } = {};
+    try {
+      body = typeof err.body === "string" ? JSON.parse(err.body) : (err.body as typeof body) ?? {};
+    } catch {
+      body = { message: String(err.body) };
+    }
+    const retryHeader = Number(err.headers?.["retry-after"]);
+    return new KubeError(operation, err.code, body.reason ?? "", body.message ?? err.message,
+      body.details?.retryAfterSeconds ?? (Number.isFinite(retryHeader) ? retryHeader : undefined));
+  }
+  return new KubeError(operation, 0, "NetworkError", err instanceof Error ? err.message : String(err));
+}
+
+/** Runs one API call with metrics; rejects with a KubeError. */
+export async function call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  const end = k8sApiLatency.startTimer({ operation });
+  k8sApiCallsTotal.inc({ operation });
+  try {
+    return await fn();
+  } catch (err) {
+    const e = toKubeError(operation, err);
+    k8sApiErrorsTotal.inc({ operation, code: String(e.code) });
+    throw e;
+  } finally {
+    end();
+  }
+}
+
+export const mergePatch = () => k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
+export const jsonPatch = () => k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.JsonPatch);
+export const strategicPatch = () => k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.StrategicMergePatch);

@@ -1,0 +1,68 @@
+// Events (events.k8s.io/v1) on actions and their targets. A repeat of the same
+// event within the window updates the existing Event's series instead of
+// creating a new object, as client-go's recorder does.
+import { V1MicroTime } from "@kubernetes/client-node";
+import { randomBytes } from "node:crypto";
+import { call, FIELD_MANAGER, type KubeClients, mergePatch } from "./client.ts";
+
+export interface EventTarget {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid?: string;
+}
+
+export interface EventRecorder {
+  record(regarding: EventTarget, type: "Normal" | "Warning", reason: string, action: string, note: string): void;
+}
+
+const SERIES_WINDOW_MS = 10 * 60 * 1000;
+const MAX_TRACKED = 4096;
+
+export function eventRecorder(c: KubeClients, instance: string, onError: (err: unknown) => void = () => {}): EventRecorder {
+  const seen = new Map<string, { name: string; count: number; last: number }>();
+  return {
+    record(regarding, type, reason, action, note) {
+      const key = [regarding.namespace, regarding.kind, regarding.name, type, reason, note].join("\u0000");
+      const now = Date.now();
+      const prior = seen.get(key);
+      const microTime = new V1MicroTime(now);
+      const write = async () => {
+        if (prior && now - prior.last < SERIES_WINDOW_MS) {
+          prior.count++;
+          prior.last = now;
+          await call("patch_event", () =>
+            c.events.patchNamespacedEvent(
+              { name: prior.name, namespace: regarding.namespace, body: { series: { count: prior.count, lastObservedTime: microTime } }, fieldManager: FIELD_MANAGER },
+              mergePatch(),
+            ),
+          );
+          return;
+        }
+        const name = `${regarding.name.slice(0, 200)}.${randomBytes(8).toString("hex")}`;
+        if (seen.size >= MAX_TRACKED) seen.delete(seen.keys().next().value!);
+        seen.set(key, { name, count: 1, last: now });
+        await call("create_event", () =>
+          c.events.createNamespacedEvent({
+            namespace: regarding.namespace,
+            fieldManager: FIELD_MANAGER,
+            body: {
+              metadata: { name, namespace: regarding.namespace },
+              eventTime: microTime,
+              reportingController: "smartops.io/operator",
+              reportingInstance: instance.slice(0, 128),
+              action,
+              reason,
+              type,
+              note: note.slice(0, 1024),
+              regarding: { apiVersion: regarding.apiVersion, kind: regarding.kind, namespace: regarding.namespace, name: regarding.name, uid: regarding.uid },
+            },
+          }),
+        );
+      };
+      // Events are best effort: losing one must never fail a reconcile.
+      write().catch(onError);
+    },
+  };
+}
