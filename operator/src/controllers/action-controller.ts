@@ -13,7 +13,8 @@ import { ConditionType, Reason, type ReasonName } from "../api/v1alpha1/reasons.
 import { type RemediationActionStatus, TERMINAL_PHASES } from "../api/v1alpha1/remediation-action.ts";
 import { isConflict, isNotFound, isTooManyRequests, KubeError, type KubeClients } from "../k8s/client.ts";
 import type { EventRecorder } from "../k8s/events.ts";
-import { execute, type Intent, stampOf } from "../k8s/executors/index.ts";
+import { execute, type ExecutionResult, type Intent, stampOf } from "../k8s/executors/index.ts";
+import { failpoint } from "../k8s/failpoints.ts";
 import { writeStatus } from "../k8s/smartops.ts";
 import type { EffectivePolicy } from "../remediation/policy.ts";
 import { type ActionRecord, evaluateGuardrails } from "../remediation/guardrails.ts";
@@ -45,9 +46,13 @@ export interface ActionControllerDeps {
   now?: () => number;
   /** Called when an action reaches a terminal phase (loop duration metric, tracing). */
   onTerminal?: (action: RemediationAction) => void;
+  /** Throws when this replica may no longer act (lost the lease). Called before every write. */
+  guard?: () => void;
 }
 
 type Step = { done: boolean; requeueAfterMs?: number };
+type Next = { action: RemediationAction; requeueAfterMs?: number; wait?: boolean };
+type Outcome = { kind: "done"; result: ExecutionResult } | { kind: "retry"; retryAfterMs: number } | { kind: "failed"; next: Next };
 
 export const targetKey = (a: RemediationAction) => `${a.metadata.namespace}/${a.spec.target.name}`;
 
@@ -64,9 +69,11 @@ export class ActionController {
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const [namespace, target] = key.split("/") as [string, string];
+    // An action already in flight goes first whatever its age: creationTimestamp
+    // has one-second resolution, so age alone could let a newer action overtake it.
     const open = this.actionsOf(namespace, target)
       .filter((a) => !TERMINAL_PHASES.has(a.status?.phase ?? "Pending"))
-      .sort(byAge);
+      .sort((x, y) => Number(isInFlight(y)) - Number(isInFlight(x)) || byAge(x, y));
     let requeueAfterMs: number | undefined;
     for (const action of open) {
       const step = await this.step(action);
@@ -87,7 +94,7 @@ export class ActionController {
     for (let i = 0; i < 6; i++) {
       const phase = current.status?.phase ?? "Pending";
       if (TERMINAL_PHASES.has(phase)) return { done: true };
-      let next: { action: RemediationAction; requeueAfterMs?: number; wait?: boolean };
+      let next: Next;
       switch (phase) {
         case "Pending":
         case "PendingApproval":
@@ -110,7 +117,7 @@ export class ActionController {
 
   // --- Pending / PendingApproval: guardrails, approval, intent ---------------------
 
-  private async admit(a: RemediationAction) {
+  private async admit(a: RemediationAction): Promise<Next> {
     const now = this.now();
     const ns = a.metadata.namespace;
     const d = this.d.deployments.get(ns, a.spec.target.name);
@@ -181,6 +188,7 @@ export class ActionController {
         st.conditions = cond(st, a, ConditionType.GuardrailsPassed, "False", reason, message, now);
       });
     }
+    failpoint("before-intent");
     const stored = await this.write(a, (st) => {
       st.phase = "Executing";
       st.reason = Reason.IntentRecorded;
@@ -196,14 +204,16 @@ export class ActionController {
     return { action: stored };
   }
 
-  private async dryRun(a: RemediationAction, d: V1Deployment | undefined, guardrailMessage: string, sources: string[], now: number) {
+  private async dryRun(a: RemediationAction, d: V1Deployment | undefined, guardrailMessage: string, sources: string[], now: number): Promise<Next> {
     if (!d) {
       return this.finish(a, "Blocked", Reason.TargetNotFound, `Deployment ${a.metadata.namespace}/${a.spec.target.name} not found`);
     }
     const intent = concreteIntent(a, d, podsOf(d, this.d.pods), now);
     if (!intent.ok) return this.finish(a, "Blocked", intent.reason, intent.message);
-    const result = await this.executeSafely(a, intent.intent, true, d);
-    if ("failed" in result) return result.failed;
+    const outcome = await this.executeSafely(a, intent.intent, true, d);
+    if (outcome.kind === "failed") return outcome.next;
+    if (outcome.kind === "retry") return { action: a, wait: true, requeueAfterMs: outcome.retryAfterMs };
+    const result = outcome.result;
     return this.finish(a, "Succeeded", Reason.DryRunSucceeded, result.summary, (st) => {
       st.guardrailPolicies = sources;
       st.dryRunResult = { summary: result.summary, fromReplicas: result.fromReplicas, toReplicas: result.toReplicas };
@@ -215,7 +225,7 @@ export class ActionController {
 
   // --- Executing: apply the recorded intent, once --------------------------------
 
-  private async executeIntent(a: RemediationAction) {
+  private async executeIntent(a: RemediationAction): Promise<Next> {
     const now = this.now();
     const intent = a.status!.intent!;
     const d = this.d.deployments.get(a.metadata.namespace, a.spec.target.name);
@@ -224,10 +234,12 @@ export class ActionController {
     if (alreadyApplied(a, intent, d, targetPods, stampOf(d))) {
       summary = `${describeIntent(a, intent)} (already applied before a restart)`;
     } else {
-      const result = await this.executeSafely(a, intent, false, d);
-      if ("failed" in result) return result.failed;
-      if ("retryAfterMs" in result) return { action: a, wait: true, requeueAfterMs: result.retryAfterMs };
-      summary = result.summary;
+      failpoint("after-intent");
+      const outcome = await this.executeSafely(a, intent, false, d);
+      if (outcome.kind === "failed") return outcome.next;
+      if (outcome.kind === "retry") return { action: a, wait: true, requeueAfterMs: outcome.retryAfterMs };
+      summary = outcome.result.summary;
+      failpoint("after-act");
       const created = Date.parse(a.metadata.creationTimestamp as unknown as string);
       if (Number.isFinite(created)) actionLatency.observe({ action_type: a.spec.type }, (now - created) / 1000);
     }
@@ -251,19 +263,21 @@ export class ActionController {
   }
 
   /** Runs an executor; maps API failures onto Failed / retry-later instead of throwing where that is final. */
-  private async executeSafely(a: RemediationAction, intent: Intent, dryRun: boolean, d: V1Deployment | undefined) {
+  private async executeSafely(a: RemediationAction, intent: Intent, dryRun: boolean, d: V1Deployment | undefined): Promise<Outcome> {
+    this.d.guard?.();
     try {
-      return await execute(this.d.clients, { action: a, intent, dryRun, deployment: d });
+      return { kind: "done", result: await execute(this.d.clients, { action: a, intent, dryRun, deployment: d }) };
     } catch (err) {
       if (isTooManyRequests(err)) {
         const retryAfterMs = ((err as KubeError).retryAfterSeconds ?? 5) * 1000;
         this.d.events.record(ref(a), "Normal", Reason.EvictionRetry, titleCase(a.spec.type), `API answered 429 (PodDisruptionBudget?): retrying in ${retryAfterMs / 1000}s`);
-        return { retryAfterMs };
+        return { kind: "retry", retryAfterMs };
       }
       if (err instanceof KubeError && (isNotFound(err) || (err.code >= 400 && err.code < 500 && !isConflict(err)))) {
-        return { failed: await this.finish(a, "Failed", Reason.ExecutionFailed, err.message, (st) => {
+        const failed = await this.finish(a, "Failed", Reason.ExecutionFailed, err.message, (st) => {
           st.conditions = cond(st, a, ConditionType.Executed, "False", Reason.ExecutionFailed, err.message, this.now());
-        }) };
+        });
+        return { kind: "failed", next: failed };
       }
       throw err;
     }
@@ -271,7 +285,7 @@ export class ActionController {
 
   // --- Verifying: kubectl's rollout rules on the watched Deployment ------------------
 
-  private async verify(a: RemediationAction) {
+  private async verify(a: RemediationAction): Promise<Next> {
     const now = this.now();
     const d = this.d.deployments.get(a.metadata.namespace, a.spec.target.name);
     const v = a.status!.verification ?? { status: "IN_PROGRESS" as const, attempts: 1 };
@@ -350,12 +364,13 @@ export class ActionController {
     const st: RemediationActionStatus = structuredClone(a.status ?? {});
     st.observedGeneration = a.metadata.generation;
     mutate(st);
+    this.d.guard?.();
     const stored = await writeStatus(this.d.clients, a, st);
     this.actions.remember(stored);
     return stored;
   }
 
-  private async finish(a: RemediationAction, phase: "Succeeded" | "Failed" | "Blocked" | "Rejected" | "Expired", reason: ReasonName | string, message: string, mutate?: (st: RemediationActionStatus) => void) {
+  private async finish(a: RemediationAction, phase: "Succeeded" | "Failed" | "Blocked" | "Rejected" | "Expired", reason: ReasonName | string, message: string, mutate?: (st: RemediationActionStatus) => void): Promise<Next> {
     const now = this.now();
     const stored = await this.write(a, (st) => {
       st.phase = phase;

@@ -18,6 +18,8 @@ export interface PolicyControllerDeps {
   deployments: Cache<V1Deployment>;
   operatorNamespace: string;
   now?: () => number;
+  /** Throws when this replica may no longer act (lost the lease). */
+  guard?: () => void;
 }
 
 export class PolicyController {
@@ -46,7 +48,7 @@ export class PolicyController {
     const reason = valid ? (warnings.some((w) => w.includes("ignored")) ? Reason.NamespacesIgnored : Reason.PolicyValid) : Reason.PolicyInvalid;
     const prev = policy.status;
     const ready = prev?.conditions?.find((c) => c.type === ConditionType.Ready);
-    if (prev?.observedGeneration === policy.metadata.generation && prev.selectedTargets === selected && ready?.message === message && ready.reason === reason) return {};
+    if (prev && prev.observedGeneration === policy.metadata.generation && prev.selectedTargets === selected && ready?.message === message && ready.reason === reason) return {};
     const status: GuardrailPolicyStatus = {
       observedGeneration: policy.metadata.generation,
       selectedTargets: selected,
@@ -58,6 +60,7 @@ export class PolicyController {
         observedGeneration: policy.metadata.generation,
       }, new Date((this.d.now ?? Date.now)())),
     };
+    this.d.guard?.();
     await writeStatus(this.d.clients, policy, status);
     return {};
   }

@@ -30,6 +30,8 @@ export interface SignalControllerDeps {
   operatorNamespace: string;
   log: Logger;
   now?: () => number;
+  /** Throws when this replica may no longer act (lost the lease). */
+  guard?: () => void;
 }
 
 const DONE = new Set(["ActionCreated", "Ignored", "NoTarget"]);
@@ -75,6 +77,7 @@ export class SignalController {
     }
 
     const current = target.spec?.replicas ?? 1;
+    const traceparent = signal.metadata.annotations?.[ANNOTATIONS.traceparent];
     const action: RemediationAction = {
       apiVersion: "smartops.io/v1alpha1",
       kind: "RemediationAction",
@@ -82,7 +85,7 @@ export class SignalController {
         name: name_,
         namespace,
         labels: { [LABELS.target]: match.name.slice(0, 63).replace(/[^A-Za-z0-9]+$/, ""), [LABELS.signal]: name.slice(0, 63).replace(/[^A-Za-z0-9]+$/, "") },
-        ...(signal.metadata.annotations?.[ANNOTATIONS.traceparent] ? { annotations: { [ANNOTATIONS.traceparent]: signal.metadata.annotations[ANNOTATIONS.traceparent] } } : {}),
+        ...(traceparent ? { annotations: { [ANNOTATIONS.traceparent]: traceparent } } : {}),
       },
       spec: {
         type: decision.actionType,
@@ -97,6 +100,7 @@ export class SignalController {
         signalRef: { kind, name, uid: signal.metadata.uid },
       },
     };
+    this.d.guard?.();
     try {
       await createAction(this.d.clients, action);
     } catch (err) {
@@ -141,6 +145,7 @@ export class SignalController {
         observedGeneration: signal.metadata.generation,
       }, now),
     };
+    this.d.guard?.();
     await writeStatus(this.d.clients, signal, status);
     if (prev?.phase !== r.phase) {
       loopSignalsTotal.inc({ kind: kindLabel, result: r.phase === "ActionCreated" ? "action" : r.phase === "Ignored" ? "ignored" : "no_target" });

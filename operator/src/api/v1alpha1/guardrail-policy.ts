@@ -97,7 +97,7 @@ export const guardrailPolicySpec = z
         restart: approvalTier.default("None").describe("Whether restarts wait for a human (seed 004: a single restart needs none)."),
         patch: approvalTier.default("None").describe("Whether patches wait for a human."),
         deletePod: approvalTier.default("None").describe("Whether evictions wait for a human."),
-        timeoutSeconds: z.int32().min(60).max(604800).default(1800).describe("How long an action waits for approval before it ends Expired."),
+        timeoutSeconds: z.int32().min(10).max(604800).default(1800).describe("How long an action waits for approval before it ends Expired."),
       })
       .strict()
       .default({ scale: "None", restart: "None", patch: "None", deletePod: "None", timeoutSeconds: 1800 })

@@ -1,0 +1,76 @@
+// Entry point of the `operator` command. Configuration comes from the
+// environment (12-factor; the Helm chart sets it), validated up front so a bad
+// value stops the process with the variable's name instead of misbehaving later.
+import { hostname } from "node:os";
+import { z } from "zod";
+import { runOperator, type OperatorConfig } from "../operator.ts";
+import { createLogger } from "../telemetry/logger.ts";
+
+const seconds = z.coerce.number().positive();
+const env = z.object({
+  KUBECONFIG: z.string().optional(),
+  SMARTOPS_OPERATOR_NAMESPACE: z.string().min(1).optional(),
+  POD_NAMESPACE: z.string().min(1).optional(),
+  SMARTOPS_WATCH_NAMESPACE: z.string().optional(),
+  SMARTOPS_IDENTITY: z.string().min(1).optional(),
+  POD_NAME: z.string().min(1).optional(),
+  SMARTOPS_LISTEN: z.string().regex(/^[^:]*:\d+$/, "must be host:port, e.g. 0.0.0.0:8080").default("0.0.0.0:8080"),
+  SMARTOPS_LEADER_ELECT: z.enum(["true", "false"]).default("true"),
+  SMARTOPS_LEASE_NAME: z.string().min(1).default("smartops-operator"),
+  SMARTOPS_LEASE_DURATION_SECONDS: seconds.default(15),
+  SMARTOPS_RENEW_DEADLINE_SECONDS: seconds.default(10),
+  SMARTOPS_RETRY_PERIOD_SECONDS: seconds.default(2),
+  SMARTOPS_ACTION_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
+  SMARTOPS_SIGNAL_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
+  SMARTOPS_POLICY_WORKERS: z.coerce.number().int().min(1).max(16).default(1),
+  SMARTOPS_RESYNC_SECONDS: seconds.default(600),
+  SMARTOPS_MAX_EVENT_AGE_SECONDS: seconds.default(900),
+});
+
+const log = createLogger("operator");
+const parsed = env.safeParse(process.env);
+if (!parsed.success) {
+  for (const issue of parsed.error.issues) log.error("invalid configuration", { variable: issue.path.join("."), problem: issue.message });
+  process.exit(2);
+}
+const e = parsed.data;
+if (e.SMARTOPS_RENEW_DEADLINE_SECONDS >= e.SMARTOPS_LEASE_DURATION_SECONDS) {
+  log.error("invalid configuration", { variable: "SMARTOPS_RENEW_DEADLINE_SECONDS", problem: "must be shorter than SMARTOPS_LEASE_DURATION_SECONDS" });
+  process.exit(2);
+}
+const [host, port] = [e.SMARTOPS_LISTEN.slice(0, e.SMARTOPS_LISTEN.lastIndexOf(":")), Number(e.SMARTOPS_LISTEN.slice(e.SMARTOPS_LISTEN.lastIndexOf(":") + 1))];
+
+const config: OperatorConfig = {
+  kubeconfig: e.KUBECONFIG,
+  operatorNamespace: e.SMARTOPS_OPERATOR_NAMESPACE ?? e.POD_NAMESPACE ?? "smartops-system",
+  watchNamespace: e.SMARTOPS_WATCH_NAMESPACE || undefined,
+  identity: e.SMARTOPS_IDENTITY ?? e.POD_NAME ?? `${hostname()}-${process.pid}`,
+  listenHost: host || "0.0.0.0",
+  listenPort: port,
+  leaderElection: {
+    enabled: e.SMARTOPS_LEADER_ELECT === "true",
+    leaseName: e.SMARTOPS_LEASE_NAME,
+    leaseDurationSeconds: e.SMARTOPS_LEASE_DURATION_SECONDS,
+    renewDeadlineSeconds: e.SMARTOPS_RENEW_DEADLINE_SECONDS,
+    retryPeriodSeconds: e.SMARTOPS_RETRY_PERIOD_SECONDS,
+  },
+  workers: { actions: e.SMARTOPS_ACTION_WORKERS, signals: e.SMARTOPS_SIGNAL_WORKERS, policies: e.SMARTOPS_POLICY_WORKERS },
+  resyncPeriodMs: e.SMARTOPS_RESYNC_SECONDS * 1000,
+  maxEventAgeMs: e.SMARTOPS_MAX_EVENT_AGE_SECONDS * 1000,
+};
+
+const operator = await runOperator(config, log).catch((err: unknown) => {
+  log.error("operator failed to start", { err: err instanceof Error ? err.stack : String(err) });
+  process.exit(1);
+});
+
+let stopping = false;
+for (const sig of ["SIGTERM", "SIGINT"] as const) {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
+    const timer = setTimeout(() => process.exit(1), 20_000);
+    timer.unref();
+    operator.stop().then(() => process.exit(0), () => process.exit(1));
+  });
+}

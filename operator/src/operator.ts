@@ -1,0 +1,219 @@
+// The operator process: informer caches on every replica (standbys stay warm),
+// leader election, and — only while leading — the work queues and reconcilers.
+// Losing the lease aborts the workers at once; every status write and mutation
+// checks leadership first, and resourceVersion guards catch the rest.
+import type { KubernetesObject, V1Deployment, V1Pod } from "@kubernetes/client-node";
+import type { Server } from "node:http";
+import { GROUP, VERSION } from "./api/v1alpha1/meta.ts";
+import type { GuardrailPolicy, RemediationAction, Signal } from "./api/v1alpha1/objects.ts";
+import { TERMINAL_PHASES } from "./api/v1alpha1/remediation-action.ts";
+import { ActionController, targetKey } from "./controllers/action-controller.ts";
+import { PolicyController } from "./controllers/policy-controller.ts";
+import { selectorMatches } from "./controllers/pods.ts";
+import type { Reconciler } from "./controllers/reconcile.ts";
+import { SignalController, signalKey } from "./controllers/signal-controller.ts";
+import { kubeClients, loadKubeConfig } from "./k8s/client.ts";
+import { eventRecorder } from "./k8s/events.ts";
+import { Informer } from "./runtime/informer.ts";
+import { LeaderElector } from "./runtime/leader-election.ts";
+import { runWorkers, WorkQueue } from "./runtime/queue.ts";
+import { queueMetrics, reconcileMetrics } from "./telemetry/queue-metrics.ts";
+import type { Logger } from "./telemetry/logger.ts";
+import { informerLastEventAge, leaderGauge, loopDuration, loopQueueDepth } from "./telemetry/metrics.ts";
+import { startTelemetryServer } from "./telemetry/server.ts";
+
+export interface OperatorConfig {
+  kubeconfig?: string;
+  /** Namespace of the leader Lease and of policies that may cover other namespaces. */
+  operatorNamespace: string;
+  /** Watch only this namespace; empty = all namespaces. */
+  watchNamespace?: string;
+  identity: string;
+  listenHost: string;
+  listenPort: number;
+  leaderElection: { enabled: boolean; leaseName: string; leaseDurationSeconds: number; renewDeadlineSeconds: number; retryPeriodSeconds: number };
+  workers: { actions: number; signals: number; policies: number };
+  resyncPeriodMs: number;
+  /** Liveness fails when no informer event or bookmark arrived for this long. */
+  maxEventAgeMs: number;
+}
+
+export interface RunningOperator {
+  server: Server;
+  stop(): Promise<void>;
+}
+
+export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<RunningOperator> {
+  const kc = loadKubeConfig(cfg.kubeconfig);
+  const clients = kubeClients(kc);
+  const ns = cfg.watchNamespace ? `/namespaces/${cfg.watchNamespace}` : "";
+  const custom = (plural: string) => `/apis/${GROUP}/${VERSION}${ns}/${plural}`;
+  const informer = <T extends KubernetesObject>(path: string, resource: string) =>
+    ({ resource, inf: new Informer<T>({ kc, path, resyncPeriodMs: cfg.resyncPeriodMs, logger: log.child({ informer: resource }) }) });
+
+  const anomalies = informer<Signal>(custom("anomalysignals"), "anomalysignals");
+  const rcas = informer<Signal>(custom("rcasignals"), "rcasignals");
+  const actions = informer<RemediationAction>(custom("remediationactions"), "remediationactions");
+  const policies = informer<GuardrailPolicy>(custom("guardrailpolicies"), "guardrailpolicies");
+  const deployments = informer<V1Deployment>(`/apis/apps/v1${ns}/deployments`, "deployments");
+  const pods = informer<V1Pod>(`/api/v1${ns}/pods`, "pods");
+  const all = [anomalies, rcas, actions, policies, deployments, pods];
+
+  const stopAll = new AbortController();
+  for (const { inf } of all) void inf.start(stopAll.signal);
+
+  let leading: AbortSignal | undefined;
+  const guard = () => {
+    if (cfg.leaderElection.enabled && (!leading || leading.aborted)) throw new Error("not the leader: refusing to act");
+  };
+  const events = eventRecorder(clients, cfg.identity, (err) => log.debug("event not recorded", { err: String(err) }));
+
+  const actionController = new ActionController({
+    clients, events, log, guard,
+    actions: actions.inf, deployments: deployments.inf, pods: pods.inf, policies: policies.inf,
+    operatorNamespace: cfg.operatorNamespace,
+    onTerminal: (a) => {
+      const ref = a.spec.signalRef;
+      if (!ref) return;
+      const signal = (ref.kind === "AnomalySignal" ? anomalies : rcas).inf.get(a.metadata.namespace, ref.name);
+      const created = Date.parse(signal?.metadata.creationTimestamp as unknown as string);
+      if (Number.isFinite(created)) loopDuration.observe({ kind: ref.kind === "AnomalySignal" ? "anomaly" : "rca" }, (Date.now() - created) / 1000);
+    },
+  });
+  const signalController = new SignalController({
+    clients, events, log, guard,
+    anomalies: anomalies.inf, rcas: rcas.inf, actions: actions.inf, deployments: deployments.inf, policies: policies.inf,
+    operatorNamespace: cfg.operatorNamespace,
+  });
+  const policyController = new PolicyController({ clients, guard, policies: policies.inf, deployments: deployments.inf, operatorNamespace: cfg.operatorNamespace });
+
+  // Queues exist while leading; handlers enqueue into whatever queues are current.
+  let queues: { actions: WorkQueue; signals: WorkQueue; policies: WorkQueue } | undefined;
+  const openActionTargets = (namespace?: string) =>
+    new Set(actions.inf.list(namespace).filter((a) => !TERMINAL_PHASES.has(a.status?.phase ?? "Pending")).map(targetKey));
+
+  const enqueueTarget = (namespace: string, name: string) => {
+    if (openActionTargets(namespace).has(`${namespace}/${name}`)) queues?.actions.add(`${namespace}/${name}`);
+  };
+  const enqueuePolicies = (namespace: string) => {
+    for (const p of [...policies.inf.list(namespace), ...(namespace === cfg.operatorNamespace ? [] : policies.inf.list(cfg.operatorNamespace))]) {
+      queues?.policies.add(`${p.metadata.namespace}/${p.metadata.name}`);
+    }
+  };
+  for (const s of [anomalies, rcas]) {
+    s.inf.on("add", (o) => queues?.signals.add(signalKey(o)));
+    s.inf.on("update", (_old, o) => queues?.signals.add(signalKey(o)));
+  }
+  actions.inf.on("add", (a) => queues?.actions.add(targetKey(a)));
+  actions.inf.on("update", (_old, a) => queues?.actions.add(targetKey(a)));
+  const onDeployment = (d: V1Deployment) => {
+    enqueueTarget(d.metadata!.namespace!, d.metadata!.name!);
+    enqueuePolicies(d.metadata!.namespace!);
+  };
+  deployments.inf.on("add", onDeployment);
+  deployments.inf.on("update", (_old, d) => onDeployment(d));
+  deployments.inf.on("delete", onDeployment);
+  const onPod = (p: V1Pod) => {
+    const namespace = p.metadata?.namespace ?? "";
+    for (const d of deployments.inf.list(namespace)) {
+      if (selectorMatches(d.spec?.selector, p.metadata?.labels)) enqueueTarget(namespace, d.metadata!.name!);
+    }
+  };
+  pods.inf.on("update", (_old, p) => onPod(p));
+  pods.inf.on("delete", onPod);
+  const onPolicy = (p: GuardrailPolicy) => {
+    queues?.policies.add(`${p.metadata.namespace}/${p.metadata.name}`);
+    for (const key of openActionTargets()) queues?.actions.add(key);
+  };
+  policies.inf.on("add", onPolicy);
+  policies.inf.on("update", (_old, p) => onPolicy(p));
+  policies.inf.on("delete", onPolicy);
+
+  const lead = async (signal: AbortSignal) => {
+    leading = signal;
+    leaderGauge.set(1);
+    log.info("started leading", { identity: cfg.identity });
+    await Promise.all(all.map(({ inf }) => inf.waitForSync(signal)));
+    const q = {
+      actions: new WorkQueue({ name: "remediationaction", metrics: queueMetrics("remediationaction") }),
+      signals: new WorkQueue({ name: "signal", metrics: queueMetrics("signal") }),
+      policies: new WorkQueue({ name: "guardrailpolicy", metrics: queueMetrics("guardrailpolicy") }),
+    };
+    queues = q;
+    for (const o of [...anomalies.inf.list(), ...rcas.inf.list()]) q.signals.add(signalKey(o));
+    for (const key of openActionTargets()) q.actions.add(key);
+    for (const p of policies.inf.list()) q.policies.add(`${p.metadata.namespace}/${p.metadata.name}`);
+    const run = (name: string, queue: WorkQueue, concurrency: number, reconcile: Reconciler) =>
+      runWorkers(queue, {
+        concurrency,
+        reconcile,
+        signal,
+        onError: (key, err) => log.warn("reconcile failed", { controller: name, key, err: err instanceof Error ? err.message : String(err) }),
+        controller: name,
+        metrics: reconcileMetrics(name),
+      });
+    signal.addEventListener("abort", () => {
+      for (const queue of Object.values(q)) queue.shutDown();
+    }, { once: true });
+    await Promise.all([
+      run("remediationaction", q.actions, cfg.workers.actions, (k) => actionController.reconcile(k)),
+      run("signal", q.signals, cfg.workers.signals, (k) => signalController.reconcile(k)),
+      run("guardrailpolicy", q.policies, cfg.workers.policies, (k) => policyController.reconcile(k)),
+    ]);
+  };
+
+  const elector = cfg.leaderElection.enabled
+    ? new LeaderElector({
+      kc,
+      namespace: cfg.operatorNamespace,
+      name: cfg.leaderElection.leaseName,
+      identity: cfg.identity,
+      leaseDurationSeconds: cfg.leaderElection.leaseDurationSeconds,
+      renewDeadlineSeconds: cfg.leaderElection.renewDeadlineSeconds,
+      retryPeriodSeconds: cfg.leaderElection.retryPeriodSeconds,
+      onStartedLeading: (signal) => {
+        lead(signal).catch((err: unknown) => log.error("leading failed", { err: String(err) }));
+      },
+      onStoppedLeading: () => {
+        queues = undefined;
+        leaderGauge.set(0);
+        log.warn("stopped leading: no longer acting", { identity: cfg.identity });
+      },
+      onNewLeader: (id) => log.info("leader is", { leader: id }),
+      logger: log.child({ component: "leader-election" }),
+    })
+    : undefined;
+  const leaderRun = elector ? elector.run(stopAll.signal) : lead(stopAll.signal);
+
+  const depthTimer = setInterval(() => {
+    loopQueueDepth.set(actions.inf.list().filter((a) => !TERMINAL_PHASES.has(a.status?.phase ?? "Pending")).length);
+    for (const { resource, inf } of all) informerLastEventAge.set({ resource }, inf.lastEventAgeMs() / 1000);
+  }, 5000);
+  depthTimer.unref();
+
+  const server = await startTelemetryServer(cfg.listenHost, cfg.listenPort, {
+    live: () => {
+      const stale = all.filter(({ inf }) => inf.hasSynced() && inf.lastEventAgeMs() > cfg.maxEventAgeMs).map((i) => i.resource);
+      return { ok: stale.length === 0, detail: stale.length ? `no events for ${cfg.maxEventAgeMs / 1000}s: ${stale.join(", ")}` : "ok" };
+    },
+    ready: () => {
+      const pending = all.filter(({ inf }) => !inf.hasSynced()).map((i) => i.resource);
+      return { ok: pending.length === 0, detail: pending.length ? `caches not synced: ${pending.join(", ")}` : `ok (${elector?.isLeader() === false ? "standby" : "leader"})` };
+    },
+  });
+  log.info("operator started", { identity: cfg.identity, listen: `${cfg.listenHost}:${cfg.listenPort}`, watchNamespace: cfg.watchNamespace ?? "(all)", leaderElection: cfg.leaderElection.enabled });
+
+  return {
+    server,
+    stop: async () => {
+      log.info("shutting down");
+      clearInterval(depthTimer);
+      for (const queue of Object.values(queues ?? {})) queue.shutDown();
+      if (elector) await elector.release().catch((err: unknown) => log.warn("lease not released", { err: String(err) }));
+      stopAll.abort();
+      await leaderRun.catch(() => {});
+      for (const { inf } of all) inf.stop();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

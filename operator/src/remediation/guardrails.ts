@@ -1,0 +1,194 @@
+// Guardrails: may this action run now, given the target, the effective policy
+// and the target's history? History comes from RemediationAction objects in the
+// cluster (invariant 4), so the answer holds across restarts and replicas.
+import type { ActionType } from "../api/v1alpha1/remediation-action.ts";
+import { BlockReason, type BlockReasonName } from "../api/v1alpha1/reasons.ts";
+import { checkPatchPaths, type PatchSpec, pointerPath, touchedPaths } from "./patch-paths.ts";
+import type { EffectivePolicy } from "./policy.ts";
+
+export interface ActionRecord {
+  name: string;
+  type: ActionType;
+  executedAt: number;
+  fromReplicas?: number;
+  toReplicas?: number;
+}
+
+export interface GuardrailInput {
+  action: { name: string; namespace: string; type: ActionType; targetNamespace?: string; replicas?: number; patch?: PatchSpec };
+  target: { exists: boolean; replicas: number };
+  /** Executed, non-dry-run actions on the same (namespace, Deployment), this one excluded. */
+  history: readonly ActionRecord[];
+  policy: EffectivePolicy;
+  now: number;
+}
+
+export type GuardrailDecision =
+  | { verdict: "allow"; approvalRequired: boolean; message: string }
+  | { verdict: "block"; reason: BlockReasonName; message: string; retryAfterMs?: number };
+
+export const HOUR_MS = 3600_000;
+export const SCALE_WINDOW_MS = 900_000;
+
+type PolicyKey = "scale" | "restart" | "patch" | "deletePod";
+export const policyKey = (type: ActionType): PolicyKey => (type === "delete-pod" ? "deletePod" : type);
+
+export function policyLabel(policy: EffectivePolicy): string {
+  if (policy.sources.length === 0) return "built-in defaults";
+  return `${policy.sources.length === 1 ? "policy" : "policies"} ${policy.sources.join(", ")}`;
+}
+
+export function evaluateGuardrails(input: GuardrailInput): GuardrailDecision {
+  const { action, target, policy, now } = input;
+  const by = `(${policyLabel(policy)})`;
+  const block = (reason: BlockReasonName, message: string, retryAfterMs?: number): GuardrailDecision => ({
+    verdict: "block",
+    reason,
+    message: `${message} ${by}`,
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  });
+
+  if (policy.paused) return block(BlockReason.PolicyPaused, "automation is paused");
+  if (!policy.allowedActions.includes(action.type)) {
+    return block(BlockReason.ActionTypeNotAllowed, `action type ${action.type} is not in allowedActions [${policy.allowedActions.join(", ")}]`);
+  }
+  if (action.targetNamespace !== undefined && action.targetNamespace !== action.namespace) {
+    return block(BlockReason.TargetNamespaceMismatch, `target namespace ${action.targetNamespace} differs from the action's namespace ${action.namespace}`);
+  }
+  if (!target.exists) return block(BlockReason.TargetNotFound, `target Deployment does not exist in ${action.namespace}`);
+
+  let desired: number | undefined;
+  if (action.type === "scale") {
+    // The schema requires scale.replicas; without it there is nothing within bounds to allow.
+    if (action.replicas === undefined) return block(BlockReason.MinReplicasViolated, "scale action sets no scale.replicas");
+    desired = action.replicas;
+  }
+  if (action.type === "patch") {
+    if (!action.patch) return block(BlockReason.InvalidPatch, "patch action has no patch");
+    const touched = touchedPaths(action.patch);
+    if ("invalid" in touched) return block(BlockReason.InvalidPatch, `invalid patch: ${touched.invalid}`);
+    const paths = checkPatchPaths(touched.paths, policy.patch.allowedPathSets, policy.patch.deniedPaths);
+    if (!paths.ok) return block(paths.reason, paths.message);
+    // spec.replicas is on the seed's safelist: a patch must not become a way round the replica caps.
+    const set = patchedReplicas(action.patch);
+    if (set === "unknown") return block(BlockReason.InvalidPatch, "patch changes spec.replicas to something other than a literal count");
+    desired = set;
+  }
+  if (desired !== undefined) {
+    const caps = replicaCaps(action.type, desired, target.replicas, policy);
+    if (caps) return block(caps.reason, caps.message);
+  }
+
+  const sameType = input.history.filter((r) => r.type === action.type);
+  const cooldownMs = policy.cooldownSeconds[policyKey(action.type)] * 1000;
+  const last = latest(sameType);
+  if (last && cooldownMs > 0 && now < last.executedAt + cooldownMs) {
+    const ends = last.executedAt + cooldownMs;
+    return block(
+      BlockReason.CooldownActive,
+      `${action.type} cooldown of ${cooldownMs / 1000}s after ${last.name} has ${Math.ceil((ends - now) / 1000)}s left`,
+      ends - now,
+    );
+  }
+
+  // Windows reach into the future too: a record stamped ahead of this clock (skew
+  // between replicas) still counts rather than slipping through.
+  const limit = policy.rateLimits.maxActionsPerHour;
+  const inHour = sameType.filter((r) => r.executedAt > now - HOUR_MS).map((r) => r.executedAt).sort((a, b) => a - b);
+  if (inHour.length >= limit) {
+    const frees = limit > 0 ? inHour[inHour.length - limit] : undefined;
+    return block(
+      BlockReason.HourlyActionLimitReached,
+      `${inHour.length} ${action.type} action(s) in the last hour reach maxActionsPerHour ${limit}`,
+      frees !== undefined ? Math.max(0, frees + HOUR_MS - now) : undefined,
+    );
+  }
+
+  if (desired !== undefined && desired > target.replicas) {
+    const increase = desired - target.replicas;
+    const budget = policy.rateLimits.maxScaleIncreasePer15Minutes;
+    const recent = input.history
+      .filter((r) => r.executedAt > now - SCALE_WINDOW_MS && r.fromReplicas !== undefined && r.toReplicas !== undefined)
+      .map((r) => ({ at: r.executedAt, up: Math.max(0, r.toReplicas! - r.fromReplicas!) }))
+      .filter((r) => r.up > 0)
+      .sort((a, b) => a.at - b.at);
+    const used = recent.reduce((sum, r) => sum + r.up, 0);
+    if (used + increase > budget) {
+      return block(
+        BlockReason.ScaleIncreaseLimitReached,
+        `adding ${increase} replica(s) to the ${used} added in the last 15 minutes exceeds maxScaleIncreasePer15Minutes ${budget}`,
+        scaleRetryAfter(recent, used, increase, budget, now),
+      );
+    }
+  }
+
+  const approvalRequired = policy.approval[policyKey(action.type)] === "Required";
+  const change = desired !== undefined ? `${action.type} ${target.replicas} → ${desired}` : action.type;
+  return { verdict: "allow", approvalRequired, message: `${change} is within the guardrails ${by}${approvalRequired ? "; needs approval" : ""}` };
+}
+
+function replicaCaps(type: ActionType, desired: number, current: number, policy: EffectivePolicy): { reason: BlockReasonName; message: string } | undefined {
+  const { min, max, maxStep } = policy.replicas;
+  const verb = type === "scale" ? "scale" : "patch of spec.replicas";
+  if (desired > max) return { reason: BlockReason.MaxReplicasExceeded, message: `${verb} to ${desired} exceeds maxReplicas ${max}` };
+  if (desired < min) return { reason: BlockReason.MinReplicasViolated, message: `${verb} to ${desired} is below minReplicas ${min}` };
+  const step = Math.abs(desired - current);
+  if (step > maxStep) {
+    return { reason: BlockReason.MaxScaleStepExceeded, message: `${verb} from ${current} to ${desired} changes ${step} replicas, more than maxStep ${maxStep}` };
+  }
+  return undefined;
+}
+
+function latest(records: readonly ActionRecord[]): ActionRecord | undefined {
+  let out: ActionRecord | undefined;
+  for (const r of records) if (out === undefined || r.executedAt > out.executedAt) out = r;
+  return out;
+}
+
+/** When enough of the window's increases have aged out for this one to fit; never, if it cannot fit alone. */
+function scaleRetryAfter(recent: readonly { at: number; up: number }[], used: number, increase: number, budget: number, now: number): number | undefined {
+  if (increase > budget) return undefined;
+  let remaining = used;
+  for (const r of recent) {
+    remaining -= r.up;
+    if (remaining + increase <= budget) return Math.max(0, r.at + SCALE_WINDOW_MS - now);
+  }
+  return undefined;
+}
+
+/**
+ * The replica count a patch sets: undefined when it leaves spec.replicas alone,
+ * "unknown" when it changes it in a way the caps cannot check (removal, null,
+ * move, copy, a non-number, or replacing all of spec).
+ */
+export function patchedReplicas(patch: PatchSpec): number | undefined | "unknown" {
+  if (patch.json) {
+    let out: number | undefined | "unknown";
+    for (const op of patch.json) {
+      if (op.op === "test") continue;
+      const targets = [op.path, ...(op.op === "move" && op.from !== undefined ? [op.from] : [])];
+      for (const pointer of targets) {
+        const p = pointerPath(pointer);
+        if ("invalid" in p) continue;
+        if (p.path === "spec") return "unknown";
+        if (p.path !== "spec.replicas") continue;
+        if ((op.op === "add" || op.op === "replace") && isCount(op.value) && pointer === op.path) out = op.value;
+        else return "unknown";
+      }
+    }
+    return out;
+  }
+  const body = patch.merge ?? patch.strategic;
+  if (!body) return undefined;
+  // Strategic directives ($patch: replace, $retainKeys) can drop spec.replicas without naming it.
+  const directive = (o: object) => patch.strategic !== undefined && Object.keys(o).some((k) => k.startsWith("$"));
+  if (directive(body)) return "unknown";
+  if (!Object.hasOwn(body, "spec")) return undefined;
+  const spec = body.spec;
+  if (typeof spec !== "object" || spec === null || Array.isArray(spec) || directive(spec)) return "unknown";
+  if (!Object.hasOwn(spec, "replicas")) return undefined;
+  const value = (spec as Record<string, unknown>).replicas;
+  return isCount(value) ? value : "unknown";
+}
+
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;

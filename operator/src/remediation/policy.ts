@@ -1,0 +1,247 @@
+// Which GuardrailPolicies cover a Deployment, and how overlapping ones combine:
+// field by field to the most restrictive value, so adding a policy can only
+// tighten what automation may do, never loosen it.
+import { guardrailPolicySpec, type GuardrailPolicySpec } from "../api/v1alpha1/guardrail-policy.ts";
+import type { LabelSelector } from "../api/v1alpha1/meta.ts";
+import { ACTION_TYPES, type ActionType } from "../api/v1alpha1/remediation-action.ts";
+import { isPathPrefix } from "./patch-paths.ts";
+import { anomalyRule, type AnomalyRule, mostRestrictive, rcaRule, type RcaRule, type RuleAction, type SignalRules } from "./rules.ts";
+import { compareStrings } from "./target.ts";
+
+export interface PolicyObject {
+  metadata: { namespace: string; name: string };
+  spec: GuardrailPolicySpec;
+}
+
+export interface TargetRef {
+  namespace: string;
+  name: string;
+  labels?: Record<string, string>;
+}
+
+type ApprovalTier = "None" | "Required";
+
+/**
+ * The limits that hold for one target. Shaped like the policy spec, except that
+ * the patch allow lists stay one per policy (a path must be allowed by every one
+ * of them) and the signal rules are a ready-to-use `signals` field.
+ */
+export interface EffectivePolicy {
+  paused: boolean;
+  replicas: { min: number; max: number; maxStep: number };
+  cooldownSeconds: { scale: number; restart: number; patch: number; deletePod: number };
+  rateLimits: { maxActionsPerHour: number; maxScaleIncreasePer15Minutes: number };
+  patch: { allowedPathSets: string[][]; deniedPaths: string[] };
+  approval: { scale: ApprovalTier; restart: ApprovalTier; patch: ApprovalTier; deletePod: ApprovalTier; timeoutSeconds: number };
+  /** Thresholds and rules for the signal reconciler (decideForAnomaly / decideForRca). */
+  signals: SignalRules;
+  /** Always explicit, in ACTION_TYPES order; unset in every policy means all four. */
+  allowedActions: ActionType[];
+  /** `namespace/name` of each covering policy, sorted; empty means the built-in defaults. */
+  sources: string[];
+  /** Combinations that leave nothing allowed, for status and events. */
+  conflicts: string[];
+}
+
+/** The built-in limits when no policy covers a target: the schema's own defaults. */
+export const DEFAULT_POLICY_SPEC: GuardrailPolicySpec = guardrailPolicySpec.parse({});
+
+export function policyCovers(policy: PolicyObject, target: TargetRef, operatorNamespace: string): boolean {
+  const namespaces = policy.spec.targets?.namespaces ?? [];
+  // Only the operator's own namespace may reach into others: a tenant could
+  // otherwise pause, throttle or re-rule another tenant's Deployments.
+  const covered = policy.metadata.namespace === operatorNamespace && namespaces.length > 0 ? namespaces : [policy.metadata.namespace];
+  if (!covered.includes(target.namespace)) return false;
+  return selectorMatches(policy.spec.targets?.selector, target.labels ?? {});
+}
+
+/**
+ * metav1.LabelSelector semantics. A malformed requirement (In/NotIn without
+ * values) matches: a policy can only restrict, so covering too much is the safe
+ * side; validatePolicy reports it.
+ */
+export function selectorMatches(selector: LabelSelector | undefined, labels: Readonly<Record<string, string>>): boolean {
+  if (!selector) return true;
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
+    if (!Object.hasOwn(labels, key) || labels[key] !== value) return false;
+  }
+  for (const req of selector.matchExpressions ?? []) {
+    const has = Object.hasOwn(labels, req.key);
+    const value = has ? labels[req.key] : undefined;
+    const values = req.values ?? [];
+    switch (req.operator) {
+      case "In":
+        if (values.length > 0 && (value === undefined || !values.includes(value))) return false;
+        break;
+      case "NotIn":
+        if (value !== undefined && values.includes(value)) return false;
+        break;
+      case "Exists":
+        if (!has) return false;
+        break;
+      case "DoesNotExist":
+        if (has) return false;
+        break;
+    }
+  }
+  return true;
+}
+
+const sourceOf = (p: PolicyObject) => `${p.metadata.namespace}/${p.metadata.name}`;
+const min = (xs: readonly number[]) => Math.min(...xs);
+const max = (xs: readonly number[]) => Math.max(...xs);
+const sortedUnique = (xs: Iterable<string>) => [...new Set(xs)].sort(compareStrings);
+
+export function effectivePolicy(covering: readonly PolicyObject[]): EffectivePolicy {
+  const sources = sortedUnique(covering.map(sourceOf));
+  const specs = covering.length > 0 ? covering.map((p) => p.spec) : [DEFAULT_POLICY_SPEC];
+  const pick = <T>(f: (s: GuardrailPolicySpec) => T) => specs.map(f);
+  const anyRequired = (f: (s: GuardrailPolicySpec) => ApprovalTier): ApprovalTier => (pick(f).includes("Required") ? "Required" : "None");
+
+  const replicas = {
+    min: max(pick((s) => s.replicas.min)),
+    max: min(pick((s) => s.replicas.max)),
+    maxStep: min(pick((s) => s.replicas.maxStep)),
+  };
+  const allowedActions = ACTION_TYPES.filter((t) => specs.every((s) => !s.allowedActions?.length || s.allowedActions.includes(t)));
+
+  const conflicts: string[] = [];
+  if (replicas.min > replicas.max) {
+    conflicts.push(`combined replicas.min ${replicas.min} exceeds replicas.max ${replicas.max}: every scale is blocked`);
+  }
+  if (allowedActions.length === 0) {
+    conflicts.push("the allowedActions lists have no action type in common: every action is blocked");
+  }
+
+  return {
+    paused: pick((s) => s.paused).includes(true),
+    replicas,
+    cooldownSeconds: {
+      scale: max(pick((s) => s.cooldownSeconds.scale)),
+      restart: max(pick((s) => s.cooldownSeconds.restart)),
+      patch: max(pick((s) => s.cooldownSeconds.patch)),
+      deletePod: max(pick((s) => s.cooldownSeconds.deletePod)),
+    },
+    rateLimits: {
+      maxActionsPerHour: min(pick((s) => s.rateLimits.maxActionsPerHour)),
+      maxScaleIncreasePer15Minutes: min(pick((s) => s.rateLimits.maxScaleIncreasePer15Minutes)),
+    },
+    patch: {
+      allowedPathSets: uniqueSets(pick((s) => sortedUnique(s.patch.allowedPaths))),
+      deniedPaths: sortedUnique(pick((s) => s.patch.deniedPaths).flat()),
+    },
+    approval: {
+      scale: anyRequired((s) => s.approval.scale),
+      restart: anyRequired((s) => s.approval.restart),
+      patch: anyRequired((s) => s.approval.patch),
+      deletePod: anyRequired((s) => s.approval.deletePod),
+      timeoutSeconds: min(pick((s) => s.approval.timeoutSeconds)),
+    },
+    signals: {
+      minScore: max(pick((s) => s.signals.minScore)),
+      minConfidence: max(pick((s) => s.signals.minConfidence)),
+      unverified: pick((s) => s.signals.unverified).includes("Ignore") ? "Ignore" : "DryRun",
+      scaleStep: min(pick((s) => s.signals.scaleStep)),
+      ...combinedRules(specs),
+    },
+    allowedActions,
+    sources,
+    conflicts,
+  };
+}
+
+/** Sorted and de-duplicated so that the order of the covering policies never matters. */
+function uniqueSets(sets: string[][]): string[][] {
+  const unique = [...new Map(sets.map((s) => [JSON.stringify(s), s])).values()];
+  return unique.sort(compareLists);
+}
+
+function compareLists(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const c = compareStrings(a[i]!, b[i]!);
+    if (c !== 0) return c;
+  }
+  return a.length - b.length;
+}
+
+/**
+ * For every type or cause some policy lists, the most restrictive of what each
+ * policy would do with it, a policy that does not list it contributing its
+ * default: so the combination is at least as strict as each policy alone.
+ */
+function combinedRules(specs: readonly GuardrailPolicySpec[]): Pick<SignalRules, "anomaly" | "rca"> {
+  const types = sortedUnique(specs.flatMap((s) => s.rules?.anomaly?.map((r) => r.type) ?? []));
+  const causes = sortedUnique(specs.flatMap((s) => s.rules?.rca?.map((r) => r.cause) ?? []));
+  const combine = (each: (s: GuardrailPolicySpec) => RuleAction): RuleAction => mostRestrictive(specs.map(each)) ?? "none";
+  const anomaly: AnomalyRule[] = types.map((type) => ({ type, action: combine((s) => anomalyRule(type, s.rules?.anomaly).action) }));
+  const rca: RcaRule[] = causes.map((cause) => ({ cause, action: combine((s) => rcaRule(cause, s.rules?.rca).action) }));
+  return { ...(anomaly.length > 0 ? { anomaly } : {}), ...(rca.length > 0 ? { rca } : {}) };
+}
+
+export interface PolicyValidation {
+  errors: string[];
+  warnings: string[];
+}
+
+// k8s.io/apimachinery/pkg/util/validation: qualified names and label values.
+const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function isLabelKey(key: string): boolean {
+  const slash = key.lastIndexOf("/");
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return false;
+  return name.length > 0 && name.length <= 63 && QUALIFIED_NAME.test(name);
+}
+
+export function isLabelValue(value: string): boolean {
+  return value === "" || (value.length <= 63 && QUALIFIED_NAME.test(value));
+}
+
+/** What the CRD's schema and CEL rules cannot say. */
+export function validatePolicy(policy: PolicyObject, operatorNamespace: string): PolicyValidation {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const s = policy.spec;
+
+  if (s.replicas.maxStep > s.replicas.max) {
+    warnings.push(`replicas.maxStep ${s.replicas.maxStep} exceeds replicas.max ${s.replicas.max}: no scale can use the whole step`);
+  }
+  for (const allowed of sortedUnique(s.patch.allowedPaths)) {
+    const denied = s.patch.deniedPaths.find((d) => isPathPrefix(d, allowed));
+    if (denied !== undefined) {
+      warnings.push(denied === allowed
+        ? `patch path ${allowed} is both allowed and denied: deny wins`
+        : `allowed patch path ${allowed} lies under denied path ${denied}: deny wins`);
+    }
+  }
+  for (const type of duplicates((s.rules?.anomaly ?? []).map((r) => r.type))) errors.push(`rules.anomaly lists type ${type} more than once`);
+  for (const cause of duplicates((s.rules?.rca ?? []).map((r) => r.cause))) errors.push(`rules.rca lists cause ${cause} more than once`);
+
+  const selector = s.targets?.selector;
+  for (const [key, value] of Object.entries(selector?.matchLabels ?? {})) {
+    if (!isLabelKey(key)) errors.push(`targets.selector.matchLabels: invalid label key ${JSON.stringify(key)}`);
+    if (!isLabelValue(value)) errors.push(`targets.selector.matchLabels[${key}]: invalid label value ${JSON.stringify(value)}`);
+  }
+  (selector?.matchExpressions ?? []).forEach((req, i) => {
+    const where = `targets.selector.matchExpressions[${i}]`;
+    const values = req.values ?? [];
+    if (!isLabelKey(req.key)) errors.push(`${where}: invalid label key ${JSON.stringify(req.key)}`);
+    if ((req.operator === "In" || req.operator === "NotIn") && values.length === 0) errors.push(`${where}: operator ${req.operator} needs at least one value`);
+    if ((req.operator === "Exists" || req.operator === "DoesNotExist") && values.length > 0) errors.push(`${where}: operator ${req.operator} takes no values`);
+    for (const v of values) if (!isLabelValue(v)) errors.push(`${where}: invalid label value ${JSON.stringify(v)}`);
+  });
+
+  // The policy controller keys its NamespacesIgnored reason on the word "ignored":
+  // keep it out of every other message.
+  const namespaces = s.targets?.namespaces ?? [];
+  if (namespaces.length > 0 && policy.metadata.namespace !== operatorNamespace) {
+    warnings.push(`targets.namespaces [${namespaces.join(", ")}] ignored: only policies in ${operatorNamespace} may cover other namespaces; this one covers ${policy.metadata.namespace} only`);
+  }
+  return { errors, warnings };
+}
+
+function duplicates(xs: readonly string[]): string[] {
+  return sortedUnique(xs.filter((x, i) => xs.indexOf(x) !== i));
+}

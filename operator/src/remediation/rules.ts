@@ -1,0 +1,225 @@
+// Signal → decision: the seed's mapping tables (seed 000 §4.6), the policy's
+// overrides, the admission thresholds and the unverified-signal rule (§9.4.4).
+import type { AnomalySignalSpec } from "../api/v1alpha1/anomaly-signal.ts";
+import type { RankedCause, RcaSignalSpec } from "../api/v1alpha1/rca-signal.ts";
+import { Reason, type ReasonName } from "../api/v1alpha1/reasons.ts";
+
+export type RuleAction = "scale-up" | "restart" | "delete-pod" | "none";
+
+export interface AnomalyRule {
+  type: string;
+  action: RuleAction;
+}
+
+export interface RcaRule {
+  cause: string;
+  action: RuleAction;
+}
+
+export interface SignalRules {
+  minScore: number;
+  minConfidence: number;
+  unverified: "DryRun" | "Ignore";
+  scaleStep: number;
+  anomaly?: AnomalyRule[];
+  rca?: RcaRule[];
+}
+
+export type SignalDecision =
+  | {
+      kind: "action";
+      actionType: "scale" | "restart" | "delete-pod";
+      scaleStep?: number;
+      dryRun: boolean;
+      verified: boolean;
+      rule: "default" | "policy";
+      summary: string;
+    }
+  | { kind: "ignore"; reason: ReasonName; message: string; verified: boolean };
+
+export const KNOWN_ANOMALY_TYPES = ["resource", "latency", "error", "jitter", "other"] as const;
+
+export const DEFAULT_ANOMALY_ACTIONS: Readonly<Record<string, RuleAction>> = {
+  resource: "scale-up",
+  latency: "restart",
+  error: "restart",
+  jitter: "restart",
+  other: "restart",
+};
+
+export const DEFAULT_RCA_ACTIONS: Readonly<Record<string, RuleAction>> = {
+  memory_leak: "restart",
+  cpu_saturation: "scale-up",
+  high_error_rate: "restart",
+  config_issue: "restart",
+};
+
+export const DEFAULT_RULE_ACTION: RuleAction = "restart";
+
+/** Lower is more restrictive: overlapping policies keep the lowest. */
+export const RULE_ACTION_RANK: Readonly<Record<RuleAction, number>> = { none: 0, restart: 1, "delete-pod": 2, "scale-up": 3 };
+
+export function mostRestrictive(actions: readonly RuleAction[]): RuleAction | undefined {
+  let best: RuleAction | undefined;
+  for (const a of actions) if (best === undefined || RULE_ACTION_RANK[a] < RULE_ACTION_RANK[best]) best = a;
+  return best;
+}
+
+export interface ResolvedRule {
+  action: RuleAction;
+  rule: "default" | "policy";
+}
+
+function own(table: Readonly<Record<string, RuleAction>>, key: string): RuleAction | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/**
+ * The action for an anomaly type: the policy's row for the type, else (for a type
+ * the seeds do not know, which the API treats as `other`) the policy's `other`
+ * row, else the seed default. Duplicate rows resolve to the most restrictive.
+ */
+export function anomalyRule(type: string, overrides: readonly AnomalyRule[] | undefined): ResolvedRule {
+  const listed = mostRestrictive((overrides ?? []).filter((r) => r.type === type).map((r) => r.action));
+  if (listed) return { action: listed, rule: "policy" };
+  const known = (KNOWN_ANOMALY_TYPES as readonly string[]).includes(type);
+  if (!known) {
+    const other = mostRestrictive((overrides ?? []).filter((r) => r.type === "other").map((r) => r.action));
+    if (other) return { action: other, rule: "policy" };
+  }
+  return { action: own(DEFAULT_ANOMALY_ACTIONS, type) ?? DEFAULT_RULE_ACTION, rule: "default" };
+}
+
+/** The action for an RCA cause (undefined: no ranked cause); the policy's row wins over the seed default. */
+export function rcaRule(cause: string | undefined, overrides: readonly RcaRule[] | undefined): ResolvedRule {
+  if (cause !== undefined) {
+    const listed = mostRestrictive((overrides ?? []).filter((r) => r.cause === cause).map((r) => r.action));
+    if (listed) return { action: listed, rule: "policy" };
+  }
+  return { action: (cause === undefined ? undefined : own(DEFAULT_RCA_ACTIONS, cause)) ?? DEFAULT_RULE_ACTION, rule: "default" };
+}
+
+/** Highest probability; ties go to the earliest, as the agent ranked them. */
+export function topCause(spec: RcaSignalSpec): RankedCause | undefined {
+  let top: RankedCause | undefined;
+  for (const c of spec.rankedCauses ?? []) if (top === undefined || c.probability > top.probability) top = c;
+  return top;
+}
+
+export function rcaService(spec: RcaSignalSpec): string | undefined {
+  return spec.service ?? topCause(spec)?.svc;
+}
+
+/** What an anomaly lacks to be verified; its required score already plays the part of a confidence. */
+export function anomalyMissing(spec: AnomalySignalSpec): string[] {
+  return spec.modelVersion === undefined ? ["modelVersion"] : [];
+}
+
+export function rcaMissing(spec: RcaSignalSpec): string[] {
+  return [
+    ...(spec.modelVersion === undefined ? ["modelVersion"] : []),
+    ...(spec.confidence === undefined ? ["confidence"] : []),
+    ...((spec.rankedCauses?.length ?? 0) === 0 ? ["rankedCauses"] : []),
+  ];
+}
+
+// Thresholds are compared and reported unrounded; two decimals are for summaries only.
+const fixed2 = (x: number) => x.toFixed(2);
+
+export function decideForAnomaly(spec: AnomalySignalSpec, rules: SignalRules): SignalDecision {
+  const missing = anomalyMissing(spec);
+  const verified = missing.length === 0;
+  const what = `${spec.type} anomaly ${spec.windowId}`;
+  if (!spec.isAnomaly) {
+    return ignore(Reason.NotAnomalous, `${what} reports isAnomaly=false`, verified);
+  }
+  if (spec.score < rules.minScore) {
+    return ignore(Reason.BelowScoreThreshold, `${what} scores ${spec.score}, below minScore ${rules.minScore}`, verified);
+  }
+  const low = confidenceCheck(what, spec.confidence, rules, verified);
+  if (low) return low;
+  const resolved = anomalyRule(spec.type, rules.anomaly);
+  return decide(`${what} (score ${fixed2(spec.score)})`, resolved, rules, missing);
+}
+
+export function decideForRca(spec: RcaSignalSpec, rules: SignalRules): SignalDecision {
+  const missing = rcaMissing(spec);
+  const verified = missing.length === 0;
+  const top = topCause(spec);
+  const service = rcaService(spec);
+  const what = `rca ${spec.windowId}`;
+  const low = confidenceCheck(what, spec.confidence, rules, verified);
+  if (low) return low;
+  const resolved = rcaRule(top?.cause, rules.rca);
+  const cause = top
+    ? `${top.cause} on ${top.svc} (probability ${fixed2(top.probability)})`
+    : `no ranked cause${service ? ` for ${service}` : ""}`;
+  return decide(`${what}: ${cause}`, resolved, rules, missing);
+}
+
+function confidenceCheck(what: string, confidence: number | undefined, rules: SignalRules, verified: boolean): SignalDecision | undefined {
+  if (confidence === undefined || confidence >= rules.minConfidence) return undefined;
+  return ignore(Reason.BelowConfidenceThreshold, `${what} has confidence ${confidence}, below minConfidence ${rules.minConfidence}`, verified);
+}
+
+function decide(what: string, resolved: ResolvedRule, rules: SignalRules, missing: readonly string[]): SignalDecision {
+  const verified = missing.length === 0;
+  if (resolved.action === "none") {
+    return ignore(Reason.RuleSaysNoAction, `${what}: the ${resolved.rule === "policy" ? "policy" : "default"} rule says no action`, verified);
+  }
+  if (!verified && rules.unverified === "Ignore") {
+    return ignore(Reason.UnverifiedSignalIgnored, `${what}: unverified (no ${missing.join(", ")}) and the policy ignores unverified signals`, verified);
+  }
+  const step = resolved.action === "scale-up" ? rules.scaleStep : undefined;
+  const summary = `${what} → ${resolved.action}${step !== undefined ? ` by ${step}` : ""}${resolved.rule === "policy" ? " (policy rule)" : ""}`;
+  return {
+    kind: "action",
+    actionType: resolved.action === "scale-up" ? "scale" : resolved.action,
+    ...(step !== undefined ? { scaleStep: step } : {}),
+    dryRun: !verified,
+    verified,
+    rule: resolved.rule,
+    summary,
+  };
+}
+
+function ignore(reason: ReasonName, message: string, verified: boolean): SignalDecision {
+  return { kind: "ignore", reason, message, verified };
+}
+
+const MAX_NAME = 253;
+const HASH_LEN = 8;
+
+/**
+ * The action's name for a signal: the same signal always gives the same name, so
+ * a retried create meets AlreadyExists (invariant 2). The uid hash keeps a
+ * re-created signal of the same name from colliding with the old action.
+ */
+export function actionName(signalKind: "AnomalySignal" | "RcaSignal", signalName: string, signalUid: string): string {
+  const prefix = signalKind === "AnomalySignal" ? "anomaly" : "rca";
+  const hash = fnv1a32(signalUid);
+  const room = MAX_NAME - prefix.length - HASH_LEN - 2;
+  const middle = dnsSafe(signalName).slice(0, room).replace(/[-.]+$/, "");
+  return middle === "" ? `${prefix}-${hash}` : `${prefix}-${middle}-${hash}`;
+}
+
+/** Identity on valid DNS-1123 subdomains; anything else is folded into one. */
+function dnsSafe(name: string): string {
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]/g, "-")
+    .split(".")
+    .map((label) => label.replace(/^-+|-+$/g, ""))
+    .filter((label) => label !== "")
+    .join(".");
+}
+
+/** 32-bit FNV-1a over the UTF-8 bytes, as 8 lower-case hex digits. */
+export function fnv1a32(text: string): string {
+  let h = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(HASH_LEN, "0");
+}
