@@ -208,11 +208,14 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
     stop: async () => {
       log.info("shutting down");
       clearInterval(depthTimer);
-      for (const queue of Object.values(queues ?? {})) queue.shutDown();
+      // Finish in-flight reconciles before handing the lease over, so the next
+      // leader never overlaps with this one; bounded so a hung call cannot block exit.
+      const drained = Promise.all(Object.values(queues ?? {}).map((q) => q.shutDownWithDrain()));
+      await Promise.race([drained, new Promise((r) => setTimeout(r, 10_000))]);
       if (elector) await elector.release().catch((err: unknown) => log.warn("lease not released", { err: String(err) }));
       stopAll.abort();
       await leaderRun.catch(() => {});
-      for (const { inf } of all) inf.stop();
+      await Promise.all(all.map(({ inf }) => inf.stop()));
       await new Promise<void>((r) => server.close(() => r()));
     },
   };

@@ -1,0 +1,15 @@
+// Jittered exponential backoff for retry loops that must never give up.
+export interface BackoffOptions {
+  initialMs: number;
+  maxMs: number;
+  factor?: number;
+  /** Fraction of the delay taken off at random, so that replicas do not retry in step. */
+  jitter?: number;
+}
+
+/** Delay before retry number `attempt` (1-based): initial × factor^(attempt-1), capped, minus jitter. */
+export function backoffDelay(attempt: number, options: BackoffOptions, random: () => number = Math.random): number {
+  const { initialMs, maxMs, factor = 2, jitter = 0.2 } = options;
+  const capped = Math.min(maxMs, initialMs * factor ** Math.max(0, attempt - 1));
+  return Math.round(capped * (1 - jitter * random()));
+}
