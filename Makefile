@@ -78,28 +78,14 @@ install: ## install the CRDs into the cluster of $$KUBECONFIG
 	$(KUBECTL) wait --for=condition=Established crd -l app.kubernetes.io/part-of=smartops --timeout=60s
 
 .PHONY: dev
-dev: deps ## local control plane (or $$KUBECONFIG) + CRDs + demo workload, policy and sample signals
-	@if [ -z "$${KUBECONFIG:-}" ]; then \
-	  eval "$$($(CLUSTER) up)"; \
-	else \
-	  echo "using the cluster of KUBECONFIG=$$KUBECONFIG"; \
-	fi; \
-	$(MAKE) --no-print-directory install KUBECONFIG="$$KUBECONFIG"; \
-	k="$(KUBECTL) --kubeconfig $$KUBECONFIG"; \
-	$$k apply --server-side -f samples/demo/erp-simulator.yaml; \
-	$$k apply --server-side -f samples/valid/guardrailpolicy-default.yaml; \
-	$$k -n smartops-dev rollout status deployment/erp-simulator --timeout=120s; \
-	$$k apply --server-side -f samples/valid/anomalysignal-lat-001.yaml -f samples/valid/rcasignal-rca-003.yaml; \
-	echo; $$k get smartops -n smartops-dev; echo; \
-	echo "The operator's reconcilers are not built yet (closed-loop issue): the signals above stay without an action."; \
-	echo "Try:  export KUBECONFIG=$$KUBECONFIG"; \
-	echo "      kubectl get anomalysignals,rcasignals,remediationactions,guardrailpolicies -n smartops-dev"; \
-	echo "      kubectl explain remediationactions.spec"; \
-	echo "Stop: make cluster-down"
+dev: deps ## local control plane (or $$KUBECONFIG), operator, demo workload and policy; walks the seed scenarios C1-C5
+	$(NODE_RUN) e2e/dev/walkthrough.ts
 
 .PHONY: run
-run: ## run the operator from source against $$KUBECONFIG (foreground)
-	@echo "make run: the operator's controllers are not built yet (issue: closed loop). Nothing to run." >&2; exit 1
+run: deps ## run the operator from source against $$KUBECONFIG (foreground, your credentials)
+	@[ -n "$${KUBECONFIG:-}" ] || { echo "KUBECONFIG is not set (run: eval \$$(make cluster-up))"; exit 1; }
+	@$(KUBECTL) apply --server-side -f - <<< $$'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: $${SMARTOPS_OPERATOR_NAMESPACE:-smartops-system}' >/dev/null
+	$(NODE_RUN) operator/src/cmd/operator.ts
 
 .PHONY: lint
 lint: deps ## eslint

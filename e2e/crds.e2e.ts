@@ -84,10 +84,12 @@ describe("defaults and immutability", () => {
   });
 
   it("accepts one approval decision and refuses to change it", async () => {
+    // The approval admission policy (config/admission) may be installed: approve as ourselves.
+    const me = kubectl(["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]).trim();
     await applySmartops(c, action("approve-once"));
-    const approved = await applySmartops(c, action("approve-once", { approval: { decision: "Approved", approvedBy: "alice" } }));
+    const approved = await applySmartops(c, action("approve-once", { approval: { decision: "Approved", approvedBy: me } }));
     expect((approved.spec as { approval?: { decision: string } }).approval?.decision).toBe("Approved");
-    const err = await applySmartops(c, action("approve-once", { approval: { decision: "Rejected", approvedBy: "mallory" } })).then(() => undefined, apiErrorMessage);
+    const err = await applySmartops(c, action("approve-once", { approval: { decision: "Rejected", approvedBy: me } })).then(() => undefined, apiErrorMessage);
     expect(err?.message).toContain("an approval decision cannot be changed once made");
   });
 

@@ -5,7 +5,7 @@ import { CoordinationV1Api } from "@kubernetes/client-node";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { loadState, restartComponent } from "./controlplane/cluster.ts";
 import { applySmartops, clients, ensureNamespace, waitFor } from "./support/kube.ts";
-import { action, anomaly, createDeployment, getAction, listActions, permissive, policy, signalToAction, TERMINAL, waitForPhase } from "./support/loop.ts";
+import { action, anomaly, createDeployment, deploymentAvailable, getAction, listActions, permissive, policy, signalToAction, TERMINAL, waitForPhase } from "./support/loop.ts";
 import { installOperatorRbac, OPERATOR_NAMESPACE, type OperatorProcess, serviceAccountKubeconfig, startOperator } from "./support/operator.ts";
 
 const c = clients();
@@ -99,6 +99,27 @@ describe("crash injection: exactly one effect per action", () => {
     const d = await c.apps.readNamespacedDeployment({ name: deployment, namespace: NS });
     expect(d.metadata?.generation).toBe(2);
     expect(d.spec?.template?.metadata?.annotations?.["kubectl.kubernetes.io/restartedAt"]).toBe(done.status?.intent?.restartedAt);
+  });
+
+  it("kill -9 after a non-idempotent JSON patch: the recorded intent is not applied a second time", async () => {
+    await ensureNamespace(c, NS);
+    await applySmartops(c, permissive(NS));
+    await createDeployment(c, NS, "crash-patch", 2);
+    await c.apps.patchNamespacedDeployment({ name: "crash-patch", namespace: NS, body: [{ op: "add", path: "/spec/template/metadata/annotations", value: { phase: "one" } }] });
+    await waitFor("crash-patch available", () => deploymentAvailable(c, NS, "crash-patch"));
+    const doomed = await operator("crash-patch", { SMARTOPS_FAILPOINT: "after-act" });
+    // Applied twice, the test op fails the second time: only a skip keeps this Succeeded.
+    await applySmartops(c, action(NS, "patch-crash", {
+      type: "patch", target: { name: "crash-patch" },
+      patch: { json: [{ op: "test", path: "/spec/template/metadata/annotations/phase", value: "one" }, { op: "replace", path: "/spec/template/metadata/annotations/phase", value: "two" }] },
+    }));
+    await doomed.exited;
+    await operator("recover-patch");
+    const done = await waitForPhase(c, NS, "patch-crash");
+    expect(done.status?.phase, done.status?.message).toBe("Succeeded");
+    expect(done.status?.message).toContain("already applied");
+    const d = await c.apps.readNamespacedDeployment({ name: "crash-patch", namespace: NS });
+    expect(d.spec?.template?.metadata?.annotations?.phase).toBe("two");
   });
 
   it("kill -9 after a scale: replicas moved exactly one step", async () => {

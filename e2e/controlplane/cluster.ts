@@ -151,11 +151,16 @@ export function kubectl(state: ClusterState, args: string[], input?: string): st
 /** Is the recorded owner of this cluster gone (killed test run)? Then it can be reaped. */
 export function isStale(state: ClusterState): boolean {
   if (state.ownerPid === 0) return false;
+  return !isRunning(state.ownerPid);
+}
+
+/** A process that exists and is not a zombie (killed, waiting to be reaped by its parent). */
+function isRunning(pid: number): boolean {
   try {
-    process.kill(state.ownerPid, 0);
-    return false;
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
   } catch {
-    return true;
+    return false;
   }
 }
 
@@ -230,10 +235,7 @@ function launch(s: ClusterState, c: Component, argv: string[], detached: boolean
 /** Only signal a PID whose executable is one of this cluster's binaries. */
 function isOurs(s: ClusterState, pid: number): boolean {
   try {
-    const exe = readlinkSync(`/proc/${pid}/exe`);
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const zombie = stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-    return !zombie && exe.startsWith(s.binDir + "/");
+    return isRunning(pid) && readlinkSync(`/proc/${pid}/exe`).startsWith(s.binDir + "/");
   } catch {
     return false;
   }

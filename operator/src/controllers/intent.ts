@@ -5,6 +5,7 @@ import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import type { RemediationAction } from "../api/v1alpha1/objects.ts";
 import { BlockReason, type BlockReasonName } from "../api/v1alpha1/reasons.ts";
 import type { Intent } from "../k8s/executors/index.ts";
+import { patchedReplicas } from "../remediation/guardrails.ts";
 import { unhealthyPods } from "../remediation/rollout.ts";
 
 export type IntentDecision = { ok: true; intent: Intent } | { ok: false; reason: BlockReasonName; message: string };
@@ -16,8 +17,11 @@ export function concreteIntent(action: RemediationAction, d: V1Deployment, targe
       return { ok: true, intent: { fromReplicas: d.spec?.replicas ?? 1, replicas: action.spec.scale!.replicas, recordedAt } };
     case "restart":
       return { ok: true, intent: { restartedAt: recordedAt, recordedAt } };
-    case "patch":
-      return { ok: true, intent: { recordedAt } };
+    case "patch": {
+      // A patch that sets spec.replicas counts toward the scale windows like a scale.
+      const replicas = action.spec.patch ? patchedReplicas(action.spec.patch) : undefined;
+      return { ok: true, intent: typeof replicas === "number" ? { fromReplicas: d.spec?.replicas ?? 1, replicas, recordedAt } : { recordedAt } };
+    }
     case "delete-pod": {
       const named = action.spec.deletePod?.podName;
       const live = targetPods.filter((p) => !p.metadata?.deletionTimestamp);
