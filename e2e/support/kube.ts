@@ -18,6 +18,7 @@ export interface Clients {
   apps: k8s.AppsV1Api;
   custom: k8s.CustomObjectsApi;
   ext: k8s.ApiextensionsV1Api;
+  policy: k8s.PolicyV1Api;
   objects: k8s.KubernetesObjectApi;
 }
 
@@ -28,6 +29,7 @@ export function clients(kc = kubeConfig()): Clients {
     apps: kc.makeApiClient(k8s.AppsV1Api),
     custom: kc.makeApiClient(k8s.CustomObjectsApi),
     ext: kc.makeApiClient(k8s.ApiextensionsV1Api),
+    policy: kc.makeApiClient(k8s.PolicyV1Api),
     objects: k8s.KubernetesObjectApi.makeApiClient(kc),
   };
 }

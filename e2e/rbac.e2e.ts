@@ -1,0 +1,54 @@
+// The operator's RBAC (config/rbac/operator.yaml) is least privilege: every verb
+// it needs, checked with `kubectl auth can-i --as`, and none of the actions seed 000
+// §12.3 forbids (create or delete Deployments, change Secrets, ConfigMaps, RBAC or
+// Nodes, exec into pods) — nor approving its own actions.
+import { beforeAll, describe, expect, it } from "vitest";
+import { kubectl } from "./support/kube.ts";
+import { installOperatorRbac, OPERATOR_NAMESPACE } from "./support/operator.ts";
+
+const AS = `system:serviceaccount:${OPERATOR_NAMESPACE}:smartops-operator`;
+
+function canI(verb: string, resource: string, namespace = "team-a", subresource?: string): boolean {
+  const args = ["auth", "can-i", verb, resource, "--as", AS, ...(namespace ? ["-n", namespace] : []), ...(subresource ? ["--subresource", subresource] : [])];
+  try {
+    return kubectl(args).trim() === "yes";
+  } catch (err) {
+    // can-i exits 1 when the answer is no.
+    if (String((err as { stdout?: string }).stdout ?? "").trim() === "no") return false;
+    throw err;
+  }
+}
+
+beforeAll(() => {
+  installOperatorRbac();
+});
+
+describe("operator RBAC", () => {
+  it.each<[string, string, string?]>([
+    ["get", "deployments.apps"], ["list", "deployments.apps"], ["watch", "deployments.apps"], ["patch", "deployments.apps"],
+    ["patch", "deployments.apps", "scale"], ["get", "pods"], ["list", "pods"], ["watch", "pods"], ["create", "pods", "eviction"],
+    ["list", "events"], ["create", "events.events.k8s.io"], ["patch", "events.events.k8s.io"],
+    ["watch", "anomalysignals.smartops.io"], ["watch", "rcasignals.smartops.io"], ["watch", "guardrailpolicies.smartops.io"],
+    ["create", "remediationactions.smartops.io"], ["update", "remediationactions.smartops.io", "status"],
+    ["update", "anomalysignals.smartops.io", "status"], ["update", "guardrailpolicies.smartops.io", "status"],
+  ])("may %s %s %s", (verb, resource, sub) => {
+    expect(canI(verb, resource, "team-a", sub)).toBe(true);
+  });
+
+  it("may hold its leader Lease in its own namespace only", () => {
+    expect(canI("update", "leases.coordination.k8s.io", OPERATOR_NAMESPACE)).toBe(true);
+    expect(canI("update", "leases.coordination.k8s.io", "team-a")).toBe(false);
+  });
+
+  it.each<[string, string, string?]>([
+    ["create", "deployments.apps"], ["delete", "deployments.apps"], ["update", "deployments.apps"],
+    ["get", "secrets"], ["list", "secrets"], ["update", "configmaps"], ["create", "configmaps"],
+    ["create", "roles.rbac.authorization.k8s.io"], ["create", "clusterrolebindings.rbac.authorization.k8s.io"],
+    ["patch", "nodes"], ["delete", "nodes"], ["create", "pods", "exec"], ["delete", "pods"], ["create", "pods"],
+    ["patch", "remediationactions.smartops.io"], ["update", "remediationactions.smartops.io"], ["approve", "remediationactions.smartops.io"],
+    ["delete", "remediationactions.smartops.io"], ["create", "anomalysignals.smartops.io"], ["patch", "guardrailpolicies.smartops.io"],
+  ])("may not %s %s %s", (verb, resource, sub) => {
+    const cluster = resource === "nodes" || resource.startsWith("clusterrole");
+    expect(canI(verb, resource, cluster ? "" : "team-a", sub)).toBe(false);
+  });
+});

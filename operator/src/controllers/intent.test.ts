@@ -1,0 +1,76 @@
+import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import type { RemediationAction } from "../api/v1alpha1/objects.ts";
+import { alreadyApplied, concreteIntent } from "./intent.ts";
+
+const now = Date.parse("2026-11-23T12:00:00Z");
+const deployment: V1Deployment = { metadata: { name: "erp", namespace: "ns" }, spec: { replicas: 2, selector: {}, template: {} } };
+
+function action(spec: Partial<RemediationAction["spec"]>): RemediationAction {
+  return {
+    apiVersion: "smartops.io/v1alpha1",
+    kind: "RemediationAction",
+    metadata: { name: "a", namespace: "ns", uid: "uid-1" },
+    spec: { type: "restart", target: { kind: "Deployment", name: "erp" }, dryRun: false, verify: true, verifyTimeoutSeconds: 60, source: "manual", ...spec },
+  } as RemediationAction;
+}
+
+const pod = (name: string, uid: string, extra: Partial<V1Pod["status"]> = {}, deleting = false): V1Pod => ({
+  metadata: { name, uid, ...(deleting ? { deletionTimestamp: new Date(now) } : {}) },
+  status: { conditions: [{ type: "Ready", status: "True", lastTransitionTime: new Date(now - 600_000) }], ...extra },
+});
+const crashing = (name: string, uid: string) =>
+  pod(name, uid, { conditions: [{ type: "Ready", status: "False", lastTransitionTime: new Date(now - 5_000) }], containerStatuses: [{ name: "app", image: "x", imageID: "", ready: false, restartCount: 5, state: { waiting: { reason: "CrashLoopBackOff" } } }] });
+
+describe("concreteIntent", () => {
+  it("records from and to replicas for a scale", () => {
+    expect(concreteIntent(action({ type: "scale", scale: { replicas: 3 } }), deployment, [], now)).toEqual({
+      ok: true, intent: { fromReplicas: 2, replicas: 3, recordedAt: "2026-11-23T12:00:00.000Z" },
+    });
+  });
+
+  it("fixes the restartedAt timestamp before acting", () => {
+    const d = concreteIntent(action({ type: "restart" }), deployment, [], now);
+    expect(d).toEqual({ ok: true, intent: { restartedAt: "2026-11-23T12:00:00.000Z", recordedAt: "2026-11-23T12:00:00.000Z" } });
+  });
+
+  it("records replicas for a patch that sets spec.replicas, so the scale windows count it", () => {
+    const d = concreteIntent(action({ type: "patch", patch: { merge: { spec: { replicas: 4 } } } }), deployment, [], now);
+    expect(d).toMatchObject({ ok: true, intent: { fromReplicas: 2, replicas: 4 } });
+    expect(concreteIntent(action({ type: "patch", patch: { merge: { spec: { template: { metadata: { labels: { a: "b" } } } } } } }), deployment, [], now))
+      .toEqual({ ok: true, intent: { recordedAt: "2026-11-23T12:00:00.000Z" } });
+  });
+
+  it("picks the crash-looping pod and its UID for delete-pod, never a terminating one", () => {
+    const pods = [pod("healthy", "u1"), crashing("bad", "u2"), crashing("going", "u3")];
+    pods[2]!.metadata!.deletionTimestamp = new Date(now);
+    expect(concreteIntent(action({ type: "delete-pod", deletePod: { notReadyThresholdSeconds: 120 } }), deployment, pods, now))
+      .toMatchObject({ ok: true, intent: { podName: "bad", podUID: "u2" } });
+  });
+
+  it("blocks delete-pod when nothing is unhealthy, or the named pod is not the target's", () => {
+    expect(concreteIntent(action({ type: "delete-pod", deletePod: { notReadyThresholdSeconds: 120 } }), deployment, [pod("ok", "u1")], now))
+      .toMatchObject({ ok: false, reason: "NoUnhealthyPods" });
+    expect(concreteIntent(action({ type: "delete-pod", deletePod: { podName: "other", notReadyThresholdSeconds: 120 } }), deployment, [pod("ok", "u1")], now))
+      .toMatchObject({ ok: false, reason: "PodNotOwnedByTarget" });
+  });
+});
+
+describe("alreadyApplied", () => {
+  it("scale and patch: the target carries this action's stamp", () => {
+    expect(alreadyApplied(action({ type: "scale" }), {}, deployment, [], "uid-1")).toBe(true);
+    expect(alreadyApplied(action({ type: "patch" }), {}, deployment, [], "uid-0")).toBe(false);
+  });
+
+  it("restart: the template carries the recorded timestamp", () => {
+    const d: V1Deployment = { ...deployment, spec: { ...deployment.spec!, template: { metadata: { annotations: { "kubectl.kubernetes.io/restartedAt": "T1" } } } } };
+    expect(alreadyApplied(action({ type: "restart" }), { restartedAt: "T1" }, d, [], undefined)).toBe(true);
+    expect(alreadyApplied(action({ type: "restart" }), { restartedAt: "T2" }, d, [], undefined)).toBe(false);
+  });
+
+  it("delete-pod: the recorded pod is gone or terminating", () => {
+    expect(alreadyApplied(action({ type: "delete-pod" }), { podUID: "u2" }, deployment, [pod("bad", "u2")], undefined)).toBe(false);
+    expect(alreadyApplied(action({ type: "delete-pod" }), { podUID: "u2" }, deployment, [pod("bad", "u2", {}, true)], undefined)).toBe(true);
+    expect(alreadyApplied(action({ type: "delete-pod" }), { podUID: "u2" }, deployment, [pod("new", "u9")], undefined)).toBe(true);
+  });
+});
