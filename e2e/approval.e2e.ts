@@ -2,7 +2,7 @@
 // PendingApproval until a user the API server allows approves it, and expires.
 // Plus dry-run and verification timeouts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applySmartops, clients, ensureNamespace, kubectl } from "./support/kube.ts";
+import { applySmartops, clients, ensureNamespace, kubectl, waitFor } from "./support/kube.ts";
 import { action, createDeployment, getAction, policy, waitForPhase } from "./support/loop.ts";
 import { installOperatorRbac, OPERATOR_NAMESPACE, type OperatorProcess, serviceAccountKubeconfig, startOperator } from "./support/operator.ts";
 
@@ -92,6 +92,35 @@ describe("dry run and verification", () => {
     const after = await c.apps.readNamespacedDeployment({ name: "erp", namespace: NS });
     expect(after.metadata?.generation).toBe(before.metadata?.generation);
     expect(after.metadata?.annotations?.["smartops.io/last-action"]).toBe(before.metadata?.annotations?.["smartops.io/last-action"]);
+  });
+
+  it("verification fails fast when the new pods crash-loop", async () => {
+    // minReadySeconds keeps the rollout incomplete long enough to see the new pods fail.
+    await c.apps.createNamespacedDeployment({
+      namespace: NS,
+      body: {
+        metadata: { name: "crashy", namespace: NS, labels: { "app.kubernetes.io/name": "crashy" } },
+        spec: {
+          replicas: 1,
+          minReadySeconds: 60,
+          selector: { matchLabels: { app: "crashy" } },
+          template: { metadata: { labels: { app: "crashy" } }, spec: { containers: [{ name: "app", image: "registry.invalid/app:1" }] } },
+        },
+      },
+    });
+    await applySmartops(c, action(NS, "restart-crashy", { type: "restart", target: { name: "crashy" }, verifyTimeoutSeconds: 120 }));
+    const verifying = await waitForPhase(c, NS, "restart-crashy", ["Verifying"], 30_000);
+    const startedAt = Date.parse(verifying.status!.startedAt!);
+    const fresh = await waitFor("a new pod", async () => (await c.core.listNamespacedPod({ namespace: NS, labelSelector: "app=crashy" })).items
+      .find((p) => Date.parse(p.metadata!.creationTimestamp as unknown as string) >= startedAt - 1000 && p.status?.phase === "Running"));
+    await c.core.patchNamespacedPodStatus({
+      name: fresh.metadata!.name!,
+      namespace: NS,
+      body: [{ op: "replace", path: "/status/containerStatuses", value: [{ name: "app", image: "registry.invalid/app:1", imageID: "", ready: false, restartCount: 4, state: { waiting: { reason: "CrashLoopBackOff" } } }] }],
+    });
+    const a = await waitForPhase(c, NS, "restart-crashy", ["Failed", "Succeeded"], 30_000);
+    expect(a.status).toMatchObject({ phase: "Failed", reason: "CrashLoopDetected", verification: { status: "FAILED" } });
+    expect(Date.parse(a.status!.completedAt!) - startedAt).toBeLessThan(60_000);
   });
 
   it("verification timeout: retries with backoff, then Failed with the reason", async () => {

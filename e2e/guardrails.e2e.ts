@@ -1,7 +1,7 @@
 // Every guardrail blocks on the real control plane, computed from the
 // RemediationActions in the cluster, and the blocked action says why.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applySmartops, clients, ensureNamespace } from "./support/kube.ts";
+import { applySmartops, clients, ensureNamespace, waitFor } from "./support/kube.ts";
 import { action, createDeployment, policy, waitForPhase } from "./support/loop.ts";
 import { installOperatorRbac, OPERATOR_NAMESPACE, type OperatorProcess, serviceAccountKubeconfig, startOperator } from "./support/operator.ts";
 
@@ -95,6 +95,21 @@ describe("guardrails", () => {
     await target("g-paused", { paused: true });
     expect((await run(restart("g-paused-1", "g-paused"))).status).toMatchObject({ phase: "Blocked", reason: "PolicyPaused" });
     expect((await run(scale("g-paused-2", "g-paused", 3))).status).toMatchObject({ phase: "Blocked", reason: "PolicyPaused" });
+  });
+
+  it("the policy reconciler reports validity and how many Deployments a policy covers", async () => {
+    const status = (name: string) => waitFor(`policy ${name} status`, async () => {
+      const p = (await c.custom.getNamespacedCustomObject({ group: "smartops.io", version: "v1alpha1", namespace: NS, plural: "guardrailpolicies", name })) as { metadata: { generation: number }; status?: { observedGeneration?: number; selectedTargets?: number; conditions?: { type: string; status: string; reason: string; message: string }[] } };
+      return p.status?.observedGeneration === p.metadata.generation ? p.status : undefined;
+    });
+    const all = await status("g-max");
+    expect(all.selectedTargets).toBe(1);
+    expect(all.conditions?.find((x) => x.type === "Ready")).toMatchObject({ status: "True", reason: "PolicyValid" });
+    await applySmartops(c, policy(NS, "g-duplicate-rules", { rules: { anomaly: [{ type: "latency", action: "restart" }, { type: "latency", action: "none" }] } }));
+    const invalid = await status("g-duplicate-rules");
+    expect(invalid.conditions?.find((x) => x.type === "Ready")).toMatchObject({ status: "False", reason: "PolicyInvalid" });
+    expect(invalid.conditions?.find((x) => x.type === "Ready")?.message).toContain("latency");
+    expect(invalid.selectedTargets).toBeGreaterThanOrEqual(7);
   });
 
   it("a target in another namespace is refused at admission", async () => {
