@@ -4,14 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applySmartops, clients, ensureNamespace, kubectl, waitFor } from "./support/kube.ts";
 import { action, createDeployment, getAction, policy, waitForPhase } from "./support/loop.ts";
-import { installOperatorRbac, OPERATOR_NAMESPACE, type OperatorProcess, serviceAccountKubeconfig, startOperator } from "./support/operator.ts";
+import { type OperatorProcess, operatorUnderOwnRbac } from "./support/operator.ts";
 
 const c = clients();
 const NS = "e2e-approval";
 let op: OperatorProcess;
 
 beforeAll(async () => {
-  installOperatorRbac();
   await ensureNamespace(c, NS);
   kubectl(["apply", "--server-side", "-f", "-"], `apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
@@ -35,7 +34,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: bob}]
     approval: { scale: "Required", restart: "None", patch: "None", deletePod: "None", timeoutSeconds: 10 },
   }));
   await createDeployment(c, NS, "erp", 2);
-  op = await startOperator({ kubeconfig: await serviceAccountKubeconfig(c, OPERATOR_NAMESPACE, "smartops-operator"), identity: "approval" });
+  op = await operatorUnderOwnRbac(c, "approval");
 });
 
 afterAll(async () => {

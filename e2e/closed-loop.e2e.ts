@@ -3,18 +3,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applySmartops, clients, ensureNamespace, waitFor } from "./support/kube.ts";
 import { anomaly, createDeployment, deploymentAvailable, listActions, permissive, rca, signalStatus, signalToAction, TERMINAL, waitForPhase } from "./support/loop.ts";
-import { installOperatorRbac, OPERATOR_NAMESPACE, type OperatorProcess, serviceAccountKubeconfig, startOperator } from "./support/operator.ts";
+import { type OperatorProcess, operatorUnderOwnRbac } from "./support/operator.ts";
 
 const c = clients();
 const NS = "e2e-loop";
 let op: OperatorProcess;
 
 beforeAll(async () => {
-  installOperatorRbac();
   await ensureNamespace(c, NS);
   await applySmartops(c, permissive(NS));
-  const kubeconfig = await serviceAccountKubeconfig(c, OPERATOR_NAMESPACE, "smartops-operator");
-  op = await startOperator({ kubeconfig, identity: "loop" });
+  op = await operatorUnderOwnRbac(c, "loop");
 });
 
 afterAll(async () => {

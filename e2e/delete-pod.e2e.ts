@@ -5,17 +5,16 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applySmartops, clients, ensureNamespace, waitFor } from "./support/kube.ts";
 import { action, createDeployment, getAction, permissive, waitForPhase } from "./support/loop.ts";
-import { installOperatorRbac, OPERATOR_NAMESPACE, type OperatorProcess, serviceAccountKubeconfig, startOperator } from "./support/operator.ts";
+import { type OperatorProcess, operatorUnderOwnRbac } from "./support/operator.ts";
 
 const c = clients();
 const NS = "e2e-delete-pod";
 let op: OperatorProcess;
 
 beforeAll(async () => {
-  installOperatorRbac();
   await ensureNamespace(c, NS);
   await applySmartops(c, permissive(NS));
-  op = await startOperator({ kubeconfig: await serviceAccountKubeconfig(c, OPERATOR_NAMESPACE, "smartops-operator"), identity: "delete-pod" });
+  op = await operatorUnderOwnRbac(c, "delete-pod");
 });
 
 afterAll(async () => {

@@ -3,16 +3,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applySmartops, clients, ensureNamespace, waitFor } from "./support/kube.ts";
 import { action, createDeployment, policy, waitForPhase } from "./support/loop.ts";
-import { installOperatorRbac, OPERATOR_NAMESPACE, type OperatorProcess, serviceAccountKubeconfig, startOperator } from "./support/operator.ts";
+import { type OperatorProcess, operatorUnderOwnRbac } from "./support/operator.ts";
 
 const c = clients();
 const NS = "e2e-guardrails";
 let op: OperatorProcess;
 
 beforeAll(async () => {
-  installOperatorRbac();
   await ensureNamespace(c, NS);
-  op = await startOperator({ kubeconfig: await serviceAccountKubeconfig(c, OPERATOR_NAMESPACE, "smartops-operator"), identity: "guardrails" });
+  op = await operatorUnderOwnRbac(c, "guardrails");
 });
 
 afterAll(async () => {

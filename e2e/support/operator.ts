@@ -3,10 +3,9 @@
 // or excess permission shows up as a failing test, not as a surprise in production.
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { kubeconfigYaml } from "../controlplane/cluster.ts";
+import { freePort, kubeconfigYaml } from "../controlplane/cluster.ts";
 import { type Clients, kubectl, waitFor } from "./kube.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -37,6 +36,12 @@ export async function serviceAccountKubeconfig(c: Clients, namespace: string, na
   if (!token) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
   writeFileSync(file, kubeconfigYaml(admin.server, ca, token, `${namespace}-${name}`), { mode: 0o600 });
   return file;
+}
+
+/** RBAC, a ServiceAccount token, and the operator running under it: what every loop suite needs. */
+export async function operatorUnderOwnRbac(c: Clients, identity: string, env: Record<string, string> = {}): Promise<OperatorProcess> {
+  installOperatorRbac();
+  return startOperator({ kubeconfig: await serviceAccountKubeconfig(c, OPERATOR_NAMESPACE, "smartops-operator"), identity, env });
 }
 
 export interface OperatorProcess {
@@ -109,13 +114,3 @@ export async function startOperator(opts: StartOptions): Promise<OperatorProcess
   return handle;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once("error", rej);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? res(addr.port) : rej(new Error("no port"))));
-    });
-  });
-}

@@ -1,17 +1,12 @@
 // AnomalySignal: one anomaly window reported by a detection agent. The spec
 // mirrors the seed payload of POST /v1/signals/anomaly field for field.
 import { z } from "zod";
-import { conditions, dnsSubdomain, freeForm, objectReference, observedGeneration, probability, timestamp, withCel } from "./meta.ts";
+import { conditions, dnsSubdomain, freeForm, objectReference, observedGeneration, probability, timestamp, windowId, withCel } from "./meta.ts";
 
 export const anomalySignalSpec = withCel(
   z
     .object({
-      windowId: z
-        .string()
-        .min(1)
-        .max(253)
-        .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.:]*[A-Za-z0-9])?$/, "letters, digits and - _ . : only")
-        .describe("Identifier of the detection window; one signal per windowId."),
+      windowId: windowId.describe("Identifier of the detection window; one signal per windowId."),
       service: dnsSubdomain.describe(
         "Service the anomaly was seen on. Resolved to a Deployment in the signal's namespace: exact name, then the smartops- prefix, then the app.kubernetes.io/name label.",
       ),

@@ -51,6 +51,13 @@ export const dnsSubdomain = z
     "must be a DNS-1123 subdomain: lower-case letters, digits, '-' and '.'",
   );
 
+/** The agent's identity for one detection or diagnosis window: one signal per windowId. */
+export const windowId = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.:]*[A-Za-z0-9])?$/, "letters, digits and - _ . : only");
+
 export const timestamp = z.iso.datetime({ offset: true }).describe("RFC 3339 timestamp.");
 
 export const probability = z.number().min(0).max(1);

@@ -1,7 +1,7 @@
 // RcaSignal: one root-cause diagnosis. The spec mirrors the seed payload of
 // POST /v1/signals/rca.
 import { z } from "zod";
-import { dnsSubdomain, freeForm, probability, withCel } from "./meta.ts";
+import { dnsSubdomain, freeForm, probability, windowId, withCel } from "./meta.ts";
 
 export const rankedCause = z
   .object({
@@ -19,12 +19,7 @@ export const rankedCause = z
 export const rcaSignalSpec = withCel(
   z
     .object({
-      windowId: z
-        .string()
-        .min(1)
-        .max(253)
-        .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.:]*[A-Za-z0-9])?$/, "letters, digits and - _ . : only")
-        .describe("Identifier of the diagnosis window; one signal per windowId."),
+      windowId: windowId.describe("Identifier of the diagnosis window; one signal per windowId."),
       service: dnsSubdomain
         .optional()
         .describe("Service diagnosed. When absent, the svc of the most probable cause is used."),
