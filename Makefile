@@ -87,6 +87,10 @@ run: deps ## run the operator from source against $$KUBECONFIG (foreground, your
 	@$(KUBECTL) apply --server-side -f - <<< $$'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: $${SMARTOPS_OPERATOR_NAMESPACE:-smartops-system}' >/dev/null
 	$(NODE_RUN) operator/src/cmd/operator.ts
 
+.PHONY: shim
+shim: deps ## run the HTTP shim (seed API) from source against $$KUBECONFIG (foreground; see docs/shim.md)
+	$(NODE_RUN) operator/src/cmd/shim.ts
+
 .PHONY: lint
 lint: deps ## eslint
 	npx eslint .

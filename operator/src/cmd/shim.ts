@@ -1,0 +1,63 @@
+// Entry point of the `shim` command: the seed orchestrator's HTTP API in front
+// of the CRDs. Configuration comes from the environment, validated up front so a
+// bad value stops the process with the variable's name.
+import { z } from "zod";
+import { loadKubeConfig } from "../k8s/client.ts";
+import { kubeBackend } from "../shim/backend.ts";
+import { DEFAULT_CONFIG, type ShimConfig, startShim } from "../shim/server.ts";
+import { createLogger } from "../telemetry/logger.ts";
+
+const env = z.object({
+  KUBECONFIG: z.string().optional(),
+  SMARTOPS_SHIM_LISTEN: z.string().regex(/^[^:]*:\d+$/, "must be host:port, e.g. 0.0.0.0:8000").default("0.0.0.0:8000"),
+  SMARTOPS_SHIM_DEFAULT_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a namespace name").max(63).default(DEFAULT_CONFIG.defaultNamespace),
+  SMARTOPS_SHIM_AUDIENCE: z.string().min(1).default(DEFAULT_CONFIG.audience),
+  SMARTOPS_SHIM_ALLOW_ANONYMOUS: z.enum(["true", "false"]).default("false"),
+  SMARTOPS_SHIM_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(DEFAULT_CONFIG.rateLimit.ratePerSecond),
+  SMARTOPS_SHIM_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(DEFAULT_CONFIG.rateLimit.burst),
+  SMARTOPS_SHIM_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(DEFAULT_CONFIG.bodyLimitBytes),
+  SMARTOPS_SHIM_AUTH_CACHE_SECONDS: z.coerce.number().min(0).max(300).default(DEFAULT_CONFIG.authCacheTtlMs / 1000),
+  SMARTOPS_SHIM_SHUTDOWN_SECONDS: z.coerce.number().positive().default(30),
+});
+
+const log = createLogger("shim");
+const parsed = env.safeParse(process.env);
+if (!parsed.success) {
+  for (const issue of parsed.error.issues) log.error("invalid configuration", { variable: issue.path.join("."), problem: issue.message });
+  process.exit(2);
+}
+const e = parsed.data;
+const cut = e.SMARTOPS_SHIM_LISTEN.lastIndexOf(":");
+const host = e.SMARTOPS_SHIM_LISTEN.slice(0, cut) || "0.0.0.0";
+const port = Number(e.SMARTOPS_SHIM_LISTEN.slice(cut + 1));
+
+const config: ShimConfig = {
+  ...DEFAULT_CONFIG,
+  defaultNamespace: e.SMARTOPS_SHIM_DEFAULT_NAMESPACE,
+  audience: e.SMARTOPS_SHIM_AUDIENCE,
+  allowAnonymous: e.SMARTOPS_SHIM_ALLOW_ANONYMOUS === "true",
+  bodyLimitBytes: e.SMARTOPS_SHIM_BODY_LIMIT_BYTES,
+  rateLimit: { ratePerSecond: e.SMARTOPS_SHIM_RATE_LIMIT_PER_SECOND, burst: e.SMARTOPS_SHIM_RATE_LIMIT_BURST },
+  authCacheTtlMs: e.SMARTOPS_SHIM_AUTH_CACHE_SECONDS * 1000,
+};
+if (config.allowAnonymous) {
+  log.warn("SMARTOPS_SHIM_ALLOW_ANONYMOUS=true: requests WITHOUT a token are accepted and NOT authorized. For local development only; never run this in a shared cluster.");
+}
+
+const shim = await startShim(host, port, kubeBackend(loadKubeConfig(e.KUBECONFIG)), config, log).catch((err: unknown) => {
+  log.error("shim failed to start", { err: err instanceof Error ? err.stack : String(err) });
+  process.exit(1);
+});
+log.info("shim listening", { host, port: shim.port, defaultNamespace: config.defaultNamespace, audience: config.audience });
+
+let stopping = false;
+for (const sig of ["SIGTERM", "SIGINT"] as const) {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info("shutting down: no new connections, finishing in-flight requests", { signal: sig });
+    const timer = setTimeout(() => process.exit(1), e.SMARTOPS_SHIM_SHUTDOWN_SECONDS * 1000);
+    timer.unref();
+    shim.close().then(() => process.exit(0), () => process.exit(1));
+  });
+}

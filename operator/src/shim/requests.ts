@@ -1,0 +1,72 @@
+// The seed orchestrator's request bodies (seed 000 §3 and §6), as zod schemas.
+// Signal bodies are the CRD specs themselves plus an optional namespace; action
+// bodies keep the seed's snake_case and are mapped onto a RemediationAction spec.
+import { z } from "zod";
+import { dnsLabel, dnsSubdomain, freeForm } from "../api/v1alpha1/meta.ts";
+import { ACTION_TYPES } from "../api/v1alpha1/remediation-action.ts";
+
+export const SHIM_SOURCES = ["manual", "policy-engine", "ai-agent"] as const;
+
+const namespace = dnsLabel.optional().describe("Namespace of the object; the shim's default namespace when absent.");
+const dryRun = z.boolean().optional().describe("Run guardrails and a server-side dry run only.");
+const verify = z.boolean().optional().describe("Verify the rollout and wait for the outcome before answering (default false: answer 202 at once).");
+const verifyTimeout = z.int().min(1).max(3600).optional().describe("Seconds one verification attempt may take (default 60).");
+const reason = z.string().max(1024).optional().describe("Why the action was requested, for the audit trail.");
+const source = z.enum(SHIM_SOURCES).optional().describe("Who asks: manual (default), policy-engine or ai-agent.");
+
+/** A patch as agents send it: one RFC 6902 op, a list of ops, or a merge-patch object. */
+export const patchBody = z
+  .union([z.array(z.record(z.string(), z.unknown())).min(1).max(32), freeForm("RFC 7386 merge patch, or one RFC 6902 operation {op, path, value}.")])
+  .describe("An RFC 7386 merge patch object, one RFC 6902 operation ({op, path, value}) or a list of them.");
+
+const common = { namespace, dry_run: dryRun, verify, verify_timeout_seconds: verifyTimeout, reason, source };
+
+export const scaleRequest = z
+  .object({ ...common, deployment: dnsSubdomain.describe("Deployment name; erp-simulator resolves to smartops-erp-simulator."), replicas: z.int().min(0).max(1000).describe("Desired replicas (absolute).") })
+  .strict();
+export const restartRequest = z.object({ ...common, deployment: dnsSubdomain.describe("Deployment name.") }).strict();
+export const patchRequest = z.object({ ...common, deployment: dnsSubdomain.describe("Deployment name."), patch: patchBody }).strict();
+
+export const executeRequest = z
+  .object({
+    type: z.enum(ACTION_TYPES).describe("scale, restart, patch or delete-pod."),
+    target: z
+      .object({
+        kind: z.literal("Deployment").optional().describe("Only Deployment."),
+        namespace,
+        name: dnsSubdomain.describe("Deployment name."),
+      })
+      .strict(),
+    scale: z.object({ replicas: z.int().min(0).max(1000) }).strict().optional(),
+    patch: z.object({ patch: patchBody }).strict().optional(),
+    delete_pod: z
+      .object({ pod_name: dnsSubdomain.optional(), not_ready_threshold_seconds: z.int().min(0).max(86400).optional() })
+      .strict()
+      .optional(),
+    dry_run: dryRun,
+    verify,
+    verify_timeout_seconds: verifyTimeout,
+    reason,
+    source,
+  })
+  .strict()
+  .refine((r) => r.type !== "scale" || r.scale !== undefined, { message: "type scale requires scale.replicas", path: ["scale"] })
+  .refine((r) => r.type !== "patch" || r.patch !== undefined, { message: "type patch requires patch.patch", path: ["patch"] })
+  .refine((r) => r.type === "scale" || r.scale === undefined, { message: "scale is only allowed with type scale", path: ["scale"] })
+  .refine((r) => r.type === "patch" || r.patch === undefined, { message: "patch is only allowed with type patch", path: ["patch"] })
+  .refine((r) => r.type === "delete-pod" || r.delete_pod === undefined, { message: "delete_pod is only allowed with type delete-pod", path: ["delete_pod"] });
+
+export const verifyDeploymentRequest = z
+  .object({
+    namespace,
+    deployment: dnsSubdomain.describe("Deployment name."),
+    timeout_seconds: z.number().min(0).max(600).optional().describe("How long to wait for the rollout (default 60, at most 600)."),
+    poll_interval_seconds: z.number().min(0.1).max(60).optional().describe("How often to look (default 5)."),
+  })
+  .strict();
+
+export type ScaleRequest = z.infer<typeof scaleRequest>;
+export type RestartRequest = z.infer<typeof restartRequest>;
+export type PatchRequest = z.infer<typeof patchRequest>;
+export type ExecuteRequest = z.infer<typeof executeRequest>;
+export type VerifyDeploymentRequest = z.infer<typeof verifyDeploymentRequest>;
