@@ -48,8 +48,9 @@ describe("leader election", () => {
 
     const first = await signalToAction(c, anomaly(NS, "le-1", { service: "erp", type: "latency" }));
     expect((await waitForPhase(c, NS, first)).status?.phase).toBe("Succeeded");
+    // The status write lands before the log line is flushed: wait for the line.
+    await waitFor("the leader logged the action", () => leader.logs().includes("action finished"), 10_000);
     expect(standby.logs()).not.toContain("started leading");
-    expect(leader.logs()).toContain("action finished");
     expect(standby.logs()).not.toContain("action finished");
 
     await leader.kill9();
@@ -67,7 +68,7 @@ describe("leader election", () => {
     await a.stop();
     await waitFor("graceful-b leads", async () => (await leaseHolder()) === "graceful-b", 10_000, 100);
     expect(Date.now() - stoppedAt).toBeLessThan(4_000);
-    expect(b.logs()).toContain("started leading");
+    await waitFor("graceful-b logged it", () => b.logs().includes("started leading"), 10_000);
   });
 });
 
