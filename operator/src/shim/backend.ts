@@ -3,7 +3,7 @@
 import * as k8s from "@kubernetes/client-node";
 import { GROUP, VERSION } from "../api/v1alpha1/meta.ts";
 import type { RemediationAction, Signal } from "../api/v1alpha1/objects.ts";
-import { call, loadKubeConfig } from "../k8s/client.ts";
+import { call, loadKubeConfig, poolConnections } from "../k8s/client.ts";
 import type { DeploymentRef } from "../remediation/target.ts";
 
 export const SHIM_FIELD_MANAGER = "smartops-shim";
@@ -38,6 +38,7 @@ export interface ShimBackend {
 const PLURALS = { AnomalySignal: "anomalysignals", RcaSignal: "rcasignals" } as const;
 
 export function kubeBackend(kc: k8s.KubeConfig = loadKubeConfig()): ShimBackend {
+  poolConnections(kc);
   const authn = kc.makeApiClient(k8s.AuthenticationV1Api);
   const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
