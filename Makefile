@@ -111,8 +111,17 @@ test-e2e: deps controlplane ## e2e tests on a real local control plane (or SMART
 test: lint typecheck verify-generated test-unit test-e2e ## everything CI runs
 
 .PHONY: bench
-bench: deps controlplane ## benchmarks under bench/ (figures go to docs/performance.md)
+bench: bench-controlplane bench-loop bench-shim ## every benchmark under bench/ (~30 min; figures go to docs/performance.md)
+
+.PHONY: bench-controlplane bench-loop bench-shim
+bench-controlplane: deps controlplane ## control plane start time, memory, disk
 	$(NODE_RUN) bench/controlplane.bench.ts
+
+bench-loop: deps controlplane ## signal → mutation latency at 20/s, a 1000-signal burst, RSS with 10k objects cached
+	$(NODE_RUN) bench/loop.bench.ts
+
+bench-shim: deps controlplane ## shim POST → CR latency at 200 requests/s and sustained requests/s
+	$(NODE_RUN) bench/shim.bench.ts
 
 .PHONY: clean
 clean: ## remove build output and local tools (not the control plane cache)
