@@ -23,7 +23,9 @@ NODE_STAMP := $(NODE_HOME)/bin/node
 export PATH := $(NODE_HOME)/bin:$(PATH)
 endif
 
-NPM_STAMP := node_modules/.package-lock.json
+# Keyed by content, not mtime: a fresh checkout or another worktree sharing
+# node_modules must not trigger a reinstall (npm ci wipes node_modules first).
+NPM_STAMP := node_modules/.smartops-deps-$(shell cat package.json package-lock.json | sha256sum | cut -c1-16)
 
 .PHONY: help
 help: ## list the targets
@@ -35,7 +37,7 @@ $(TOOLS)/node-$(NODE_VERSION)/bin/node:
 	@mkdir -p $(NODE_HOME) && tar -xzf $(TOOLS)/tmp/node-linux-$(NODE_ARCH)-$(NODE_VERSION).tgz -C $(NODE_HOME) --strip-components=1
 	@rm -rf $(TOOLS)/tmp && $@ --version
 
-$(NPM_STAMP): package.json package-lock.json $(NODE_STAMP)
+$(NPM_STAMP): $(NODE_STAMP)
 	npm ci --no-audit --no-fund
 	@touch $@
 
