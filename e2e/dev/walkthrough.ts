@@ -122,9 +122,20 @@ try {
   if (runningPid(DIR, "operator") || runningPid(DIR, "shim")) {
     await p.step("stopping the operator and shim of the previous run", () => stopDev(DIR), (stopped) => stopped.join(", "));
   }
-  const operator = await p.step("operator", () => startDetached("operator", {
-    kubeconfig: tokens.operator, port: OPERATOR_PORT, env: { SMARTOPS_IDENTITY: `dev-${hostname()}`, LOG_LEVEL: "info" },
-  }, DIR), describe);
+  const operator = await p.step("operator", async (status) => {
+    const started = await startDetached("operator", {
+      kubeconfig: tokens.operator, port: OPERATOR_PORT, env: { SMARTOPS_IDENTITY: `dev-${hostname()}`, LOG_LEVEL: "info" },
+    }, DIR);
+    // Ready means caches synced; it acts only once it holds the lease.
+    await poll("the operator to hold the lease", async () => {
+      const detail = ((await (await fetch(`http://127.0.0.1:${OPERATOR_PORT}/readyz`)).json()) as { detail?: string }).detail ?? "";
+      if (detail.includes("leader")) return true;
+      const holder = await k(["get", "lease", "smartops-operator", "-n", OPERATOR_NAMESPACE, "-o", "jsonpath={.spec.holderIdentity}"]).catch(() => "?");
+      status(`standby: lease ${OPERATOR_NAMESPACE}/smartops-operator is held by ${holder || "nobody"}`);
+      return undefined;
+    }, 45_000);
+    return started;
+  }, describe);
   const shim = await p.step("shim", () => startDetached("shim", {
     kubeconfig: tokens.shim, port: SHIM_PORT, env: { SMARTOPS_SHIM_DEFAULT_NAMESPACE: NS, SMARTOPS_SHIM_AUDIENCE: AUDIENCE, LOG_LEVEL: "info" },
   }, DIR), describe);
