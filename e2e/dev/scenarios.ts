@@ -11,6 +11,8 @@ export interface Post {
   body: Record<string, unknown>;
   /** What this post stands for, e.g. "the agent retries the same window". */
   note?: string;
+  /** Sent after the scenario's other posts have been answered (they go at once). */
+  retry?: boolean;
 }
 
 export interface Outcome {
@@ -75,7 +77,7 @@ export function scenarios(run: string, service = "erp-simulator"): Scenario[] {
         c5Latency,
         anomaly(w("c5", "res-001"), "resource", 0.92, { modelVersion: "v1" }),
         rca(w("c5", "rca-001"), "memory_leak", 0.95, 0.88),
-        { ...c5Latency, note: "the agent retries the same window" },
+        { ...c5Latency, note: "the agent retries the same window", retry: true },
       ],
       expected: [cooldown, cooldown, cooldown],
     },

@@ -10,8 +10,8 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
-import { kubeconfigYaml, loadState, startCluster } from "../controlplane/cluster.ts";
-import { cacheDir, register } from "../controlplane/registry.ts";
+import { kubeconfigYaml, loadState, startCluster, stopCluster } from "../controlplane/cluster.ts";
+import { cacheDir, reapStale, register, unregister } from "../controlplane/registry.ts";
 import { componentManifests, OPERATOR_NAMESPACE, SERVICE_ACCOUNT } from "../support/processes.ts";
 import { progress } from "./progress.ts";
 import { blockHint, type Outcome, type Post, runId, type Scenario, scenarios, windows } from "./scenarios.ts";
@@ -44,6 +44,7 @@ async function cluster(status: (s: string) => void): Promise<Cluster> {
     return { kubeconfig: process.env.KUBECONFIG, kubectl, local: false };
   }
   const dir = join(cacheDir(), "local-cluster");
+  reapStale(status);
   if (existsSync(join(dir, "state.json"))) {
     const state = loadState(dir);
     try {
@@ -51,7 +52,9 @@ async function cluster(status: (s: string) => void): Promise<Cluster> {
       status(`already running at ${state.server}`);
       return { kubeconfig: state.kubeconfig, kubectl: join(state.binDir, "kubectl"), local: true };
     } catch {
-      /* stale: start a new one below */
+      // Stale (e.g. after a reboot): stop what is left of it and start afresh, as `make cluster-up` does.
+      stopCluster(state);
+      unregister(state);
     }
   }
   status("building (first time: about 6 minutes) and starting etcd, kube-apiserver, controller-manager, scheduler, KWOK");
@@ -193,10 +196,12 @@ async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeou
 async function walk(s: Scenario, token: string): Promise<(Outcome & { action?: string; type?: string })[]> {
   p.line();
   p.line(`${bold(`${s.id} ${s.chaos}`)} ${dim(`— seed: ${s.seedAction}; ${s.source}`)}`);
-  // Combined chaos arrives at once: all posts of a scenario are concurrent.
-  const answers = await Promise.all(s.posts.map((x) => post(x, token)));
-  s.posts.forEach((x, i) => {
-    const a = answers[i]!;
+  // Combined chaos arrives at once: a scenario's posts are concurrent; retries follow.
+  const answers = new Map<Post, Awaited<ReturnType<typeof post>>>();
+  await Promise.all(s.posts.filter((x) => !x.retry).map(async (x) => answers.set(x, await post(x, token))));
+  for (const x of s.posts.filter((x) => x.retry)) answers.set(x, await post(x, token));
+  s.posts.forEach((x) => {
+    const a = answers.get(x)!;
     const b = x.body as { windowId: string; type?: string; rankedCauses?: { cause: string }[]; modelVersion?: string };
     const what = x.route.endsWith("anomaly") ? `${b.type} anomaly` : `rca ${b.rankedCauses?.[0]?.cause}`;
     const paint = a.status < 300 ? green : red;
@@ -209,7 +214,7 @@ async function walk(s: Scenario, token: string): Promise<(Outcome & { action?: s
   const outcomes: (Outcome & { action?: string; type?: string })[] = [];
   const plans = windows(s);
   for (const [i, x] of plans.entries()) {
-    const name = String(answers[s.posts.indexOf(x)]!.body.name);
+    const name = String(answers.get(x)!.body.name);
     const plural = x.route.endsWith("anomaly") ? "anomalysignals" : "rcasignals";
     const label = `${s.id} ${x.body.windowId as string}`;
     const out = await p.step(label, async (status) => {
