@@ -295,7 +295,7 @@ function summary(results: { s: Scenario; outcomes: (Outcome & { action?: string;
   p.line(`    -d '{"windowId":"try-001","service":"erp-simulator","isAnomaly":true,"score":0.9,"type":"latency","modelVersion":"v1"}'`);
   p.line(`  curl -s -X POST ${shimUrl}/v1/verify/deployment -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\`);
   p.line(`    -d '{"deployment":"erp-simulator"}'`);
-  p.line(`  curl -s http://127.0.0.1:${operator.port}/metrics | grep -E '^(smartops_|orchestrator_)'`);
+  p.line(`  curl -s http://127.0.0.1:${operator.port}/metrics | grep -E '^(orchestrator_closed_loop_(signals|actions|guardrail_blocks)_total|smartops_k8s_(restart|scale)_total|smartops_leader)'`);
   p.line(`  curl -s ${shimUrl}/metrics | grep -E '^smartops_shim_'`);
   p.line(`  README.md "Five-minute tour" · docs/runbooks/`);
   p.line();
