@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { progress } from "./progress.ts";
 
-function stream(isTTY: boolean) {
+function stream(isTTY: boolean, columns = 80) {
   const chunks: string[] = [];
-  const out = { isTTY, columns: 80, write: (s: string) => (chunks.push(s), true) } as unknown as NodeJS.WriteStream;
+  const out = { isTTY, columns, write: (s: string) => (chunks.push(s), true) } as unknown as NodeJS.WriteStream;
   return { out, text: () => chunks.join("") };
 }
 
@@ -45,5 +45,20 @@ describe("make dev progress", () => {
     expect(t).toMatch(/✔.*operator/);
     expect(t.split("\n").filter((l) => l.includes("starting")).length).toBeGreaterThan(0);
     expect(t.endsWith("\n")).toBe(true);
+  });
+
+  it("on a narrow terminal: the live line is cut to the width, never inside an escape sequence", async () => {
+    vi.stubEnv("TERM", "xterm-256color");
+    const { out, text } = stream(true, 30);
+    await progress(out).step("a label far longer than thirty columns of terminal", async (status) => {
+      status("with a status too");
+      await new Promise((r) => setTimeout(r, 100));
+    });
+    const live = text().split("\r\u001b[2K").filter((l) => !l.includes("✔"));
+    expect(live.length).toBeGreaterThan(0);
+    for (const l of live) {
+      expect(l.length).toBeLessThanOrEqual(29);
+      expect(l).not.toContain("\u001b");
+    }
   });
 });

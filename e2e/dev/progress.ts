@@ -18,6 +18,7 @@ export interface Progress {
 }
 
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+const SGR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 
 export function progress(out: NodeJS.WriteStream = process.stdout): Progress {
   const tty = out.isTTY === true && process.env.TERM !== "dumb";
@@ -25,11 +26,14 @@ export function progress(out: NodeJS.WriteStream = process.stdout): Progress {
   const sgr = (code: number): Paint => (s) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   let live: (() => string) | undefined;
   const clear = () => out.write("\r\x1b[2K");
+  // The live line must fit on one row, or \r would only rewind its last row; cut
+  // it by visible width, dropping colours rather than cutting an escape sequence.
   const draw = () => {
     if (!live) return;
     const text = live();
+    const visible = text.replace(SGR, "");
     const width = out.columns ?? 120;
-    out.write(text.length > width - 1 ? text.slice(0, width - 2) + "…" : text);
+    out.write(visible.length > width - 1 ? visible.slice(0, width - 2) + "…" : text);
   };
 
   const p: Progress = {

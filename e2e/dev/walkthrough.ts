@@ -101,7 +101,9 @@ try {
     // Forced: a previous run's scale owns spec.replicas; the demo starts again from 2.
     await apply(demo("samples/demo/erp-simulator.yaml"), true);
     await apply(demo("samples/demo/agent.yaml"));
-    await apply(demo("samples/valid/guardrailpolicy-default.yaml"), true);
+    // Re-created, not applied: apply would keep fields the tour or a runbook patched in (rules, pause, approval).
+    await k(["delete", "guardrailpolicy", "default", "-n", NS, "--ignore-not-found"]);
+    await apply(demo("samples/valid/guardrailpolicy-default.yaml"));
     status("waiting for the rollout");
     await k(["-n", NS, "rollout", "status", "deployment/erp-simulator", "--timeout=120s"]);
   }, () => "2 replicas ready on the KWOK node");
