@@ -66,7 +66,7 @@ cluster-up: deps ## start the local control plane; prints `export KUBECONFIG=…
 	@$(CLUSTER) up
 
 .PHONY: cluster-down
-cluster-down: deps ## stop the local control plane started by cluster-up
+cluster-down: deps ## stop the local control plane (and the operator and shim of make dev)
 	@$(CLUSTER) down
 
 .PHONY: cluster-status
@@ -80,8 +80,12 @@ install: ## install the CRDs into the cluster of $$KUBECONFIG
 	$(KUBECTL) wait --for=condition=Established crd -l app.kubernetes.io/part-of=smartops --timeout=60s
 
 .PHONY: dev
-dev: deps ## local control plane (or $$KUBECONFIG), operator, demo workload and policy; walks the seed scenarios C1-C5
-	$(NODE_RUN) e2e/dev/walkthrough.ts
+dev: deps ## local control plane (or $$KUBECONFIG), operator + shim in the background, demo workload and policy; posts the seed scenarios C1-C5 to the shim
+	@$(NODE_RUN) e2e/dev/walkthrough.ts
+
+.PHONY: dev-down
+dev-down: deps ## stop the operator and shim `make dev` left running (make cluster-down also stops them)
+	@$(NODE_RUN) e2e/dev/down.ts
 
 .PHONY: run
 run: deps ## run the operator from source against $$KUBECONFIG (foreground, your credentials)

@@ -1,7 +1,8 @@
 // make cluster-up / cluster-down / cluster-status: one long-lived local control
 // plane under the cache dir, independent of any test run.
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { stopDev } from "../dev/supervisor.ts";
 import { COMPONENTS, type ClusterState, kubectl, loadState, startCluster, stopCluster } from "./cluster.ts";
 import { cacheDir, reapStale, register, unregister } from "./registry.ts";
 
@@ -17,22 +18,6 @@ function current(): ClusterState | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The operator `make dev` left running, if it is still ours. */
-function stopDevOperator(): void {
-  const pidFile = join(cacheDir(), "dev", "operator.pid");
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, "utf8"));
-  try {
-    if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("operator.ts")) {
-      process.kill(pid, "SIGTERM");
-      log(`stopped the dev operator (pid ${pid})`);
-    }
-  } catch {
-    /* already gone */
-  }
-  rmSync(pidFile, { force: true });
 }
 
 async function main(cmd: string | undefined): Promise<void> {
@@ -51,11 +36,12 @@ async function main(cmd: string | undefined): Promise<void> {
       return;
     }
     case "down": {
+      // The operator and shim `make dev` left running go first, while the API server can still take their lease release.
+      for (const stopped of await stopDev()) log(`stopped the dev ${stopped}`);
       if (!existsSync(join(dir, "state.json"))) {
         log("no local control plane is running");
         return;
       }
-      stopDevOperator();
       const state = loadState(dir);
       stopCluster(state);
       unregister(state);

@@ -1,23 +1,19 @@
 // Runs the operator the way it runs in a cluster: its own process, under its own
 // ServiceAccount token with the RBAC of config/rbac/operator.yaml — so a missing
 // or excess permission shows up as a failing test, not as a surprise in production.
-import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { freePort, kubeconfigYaml } from "../controlplane/cluster.ts";
 import { type Clients, kubectl, waitFor } from "./kube.ts";
+import { componentManifests, launch, OPERATOR_NAMESPACE, waitReady } from "./processes.ts";
 
-const ROOT = resolve(import.meta.dirname, "../..");
-export const OPERATOR_NAMESPACE = "smartops-system";
+export { OPERATOR_NAMESPACE };
 
 /** Applies the operator's RBAC and the approval admission policy (idempotent). */
 export function installOperatorRbac(namespace = OPERATOR_NAMESPACE): void {
-  kubectl(["apply", "--server-side", "-f", "-"], `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${namespace}\n`);
-  const rbac = readFileSync(join(ROOT, "config/rbac/operator.yaml"), "utf8").replaceAll("smartops-system", namespace);
-  kubectl(["apply", "--server-side", "-f", "-"], rbac);
-  kubectl(["apply", "--server-side", "-f", join(ROOT, "config/rbac/approver.yaml")]);
-  kubectl(["apply", "--server-side", "-f", join(ROOT, "config/admission/approval-policy.yaml")]);
+  for (const m of componentManifests("operator", namespace)) kubectl(["apply", "--server-side", "-f", "-"], m);
 }
 
 /** A kubeconfig holding a fresh token of the given ServiceAccount (TokenRequest API). */
@@ -71,14 +67,11 @@ export async function startOperator(opts: StartOptions): Promise<OperatorProcess
   const dir = join(tmpdir(), "smartops-e2e-operators");
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, `${identity}-${Date.now()}.log`);
-  const fd = openSync(logFile, "a");
-  const proc = spawn(process.execPath, [join(ROOT, "operator/src/cmd/operator.ts")], {
-    stdio: ["ignore", fd, fd],
+  const proc = launch("operator", {
+    kubeconfig: opts.kubeconfig,
+    port,
+    logFile,
     env: {
-      ...process.env,
-      KUBECONFIG: opts.kubeconfig,
-      SMARTOPS_OPERATOR_NAMESPACE: OPERATOR_NAMESPACE,
-      SMARTOPS_LISTEN: `127.0.0.1:${port}`,
       SMARTOPS_IDENTITY: identity,
       SMARTOPS_LEASE_DURATION_SECONDS: String(opts.leaseDurationSeconds ?? 4),
       SMARTOPS_RENEW_DEADLINE_SECONDS: String(Math.max(2, (opts.leaseDurationSeconds ?? 4) - 1)),
@@ -87,7 +80,6 @@ export async function startOperator(opts: StartOptions): Promise<OperatorProcess
       ...opts.env,
     },
   });
-  closeSync(fd);
   const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
   const handle: OperatorProcess = {
     proc,
@@ -106,11 +98,7 @@ export async function startOperator(opts: StartOptions): Promise<OperatorProcess
       await exited;
     },
   };
-  await waitFor(`operator ${identity} ready`, async () => {
-    if (proc.exitCode !== null) throw new Error(`operator exited with ${proc.exitCode}:\n${handle.logs().slice(-3000)}`);
-    const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-    return res?.ok;
-  }, 60_000);
+  await waitReady("operator", port, () => proc.exitCode === null && proc.signalCode === null, logFile);
   return handle;
 }
 

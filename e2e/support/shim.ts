@@ -1,19 +1,17 @@
 // Runs the HTTP shim the way it runs in a cluster: its own process, under the
 // smartops-shim ServiceAccount with the RBAC of config/rbac/shim.yaml, and mints
 // callers' tokens with the TokenRequest API.
-import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { freePort } from "../controlplane/cluster.ts";
 import { type Clients, kubectl, waitFor } from "./kube.ts";
 import { OPERATOR_NAMESPACE, serviceAccountKubeconfig } from "./operator.ts";
-
-const ROOT = resolve(import.meta.dirname, "../..");
+import { componentManifests, launch, waitReady } from "./processes.ts";
 
 export function installShimRbac(namespace = OPERATOR_NAMESPACE): void {
-  kubectl(["apply", "--server-side", "-f", "-"], `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${namespace}\n`);
-  kubectl(["apply", "--server-side", "-f", "-"], readFileSync(join(ROOT, "config/rbac/shim.yaml"), "utf8").replaceAll("smartops-system", namespace));
+  for (const m of componentManifests("shim", namespace)) kubectl(["apply", "--server-side", "-f", "-"], m);
 }
 
 /** A raw ServiceAccount token (TokenRequest) for the given audiences. */
@@ -43,19 +41,11 @@ export interface ShimProcess {
 export async function startShimProcess(kubeconfig: string, env: Record<string, string> = {}, port?: number): Promise<ShimProcess> {
   const p = port ?? (await freePort());
   const logFile = join(mkdtempSync(join(tmpdir(), "smartops-shim-")), "shim.log");
-  const fd = openSync(logFile, "a");
-  const proc = spawn(process.execPath, [join(ROOT, "operator/src/cmd/shim.ts")], {
-    stdio: ["ignore", fd, fd],
-    env: { ...process.env, KUBECONFIG: kubeconfig, SMARTOPS_SHIM_LISTEN: `127.0.0.1:${p}`, LOG_LEVEL: "info", ...env },
-  });
-  closeSync(fd);
+  const proc = launch("shim", { kubeconfig, port: p, logFile, env: { LOG_LEVEL: "info", ...env } });
   const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
   const logs = () => readFileSync(logFile, "utf8");
   const url = `http://127.0.0.1:${p}`;
-  await waitFor(`shim on ${p} ready`, async () => {
-    if (proc.exitCode !== null) throw new Error(`shim exited with ${proc.exitCode}:\n${logs().slice(-3000)}`);
-    return (await fetch(`${url}/readyz`).catch(() => undefined))?.ok;
-  }, 60_000);
+  await waitReady("shim", p, () => proc.exitCode === null && proc.signalCode === null, logFile);
   return {
     proc, port: p, url, logs, exited,
     stop: async () => { proc.kill("SIGTERM"); await exited; },
