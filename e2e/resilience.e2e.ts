@@ -208,5 +208,9 @@ describe("kube-apiserver restart", () => {
     for (const n of names) expect((await waitForPhase(c, NS, n, TERMINAL, 90_000)).status?.phase).toBe("Succeeded");
     expect(op.proc.exitCode).toBeNull();
     expect(await (await fetch(`http://127.0.0.1:${op.port}/healthz`)).json()).toMatchObject({ status: "ok" });
+    // The outage is visible to whoever watches the operator: its watches failed and were restarted.
+    const metrics = await (await fetch(`http://127.0.0.1:${op.port}/metrics`)).text();
+    const restarts = [...metrics.matchAll(/^smartops_informer_restarts_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    expect(restarts).toBeGreaterThan(0);
   }, 240_000);
 });

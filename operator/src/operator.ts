@@ -19,7 +19,7 @@ import { LeaderElector } from "./runtime/leader-election.ts";
 import { runWorkers, WorkQueue } from "./runtime/queue.ts";
 import { queueMetrics, reconcileMetrics } from "./telemetry/queue-metrics.ts";
 import type { Logger } from "./telemetry/logger.ts";
-import { informerLastEventAge, leaderGauge, loopDuration, loopQueueDepth } from "./telemetry/metrics.ts";
+import { informerLastEventAge, informerRestartsTotal, leaderGauge, loopDuration, loopQueueDepth } from "./telemetry/metrics.ts";
 import { startTelemetryServer } from "./telemetry/server.ts";
 
 export interface OperatorConfig {
@@ -58,6 +58,10 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
   const deployments = informer<V1Deployment>(`/apis/apps/v1${ns}/deployments`, "deployments");
   const pods = informer<V1Pod>(`/api/v1${ns}/pods`, "pods");
   const all = [anomalies, rcas, actions, policies, deployments, pods];
+  for (const { resource, inf } of all) {
+    inf.on("error", (_err, info) => informerRestartsTotal.inc({ resource, reason: `${info.phase}_error` }));
+    inf.on("expired", () => informerRestartsTotal.inc({ resource, reason: "expired" }));
+  }
 
   const stopAll = new AbortController();
   for (const { inf } of all) void inf.start(stopAll.signal);

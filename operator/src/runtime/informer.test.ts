@@ -163,8 +163,11 @@ describe("Informer", () => {
       w.fail(410, statusBody(410, "Expired", "too old resource version: 3 (7)"));
     });
     const { inf, events, errors } = informer(srv.url);
+    const expired: (string | undefined)[] = [];
+    inf.on("expired", (rv) => expired.push(rv));
     inf.start();
     await until("the relist's watch", () => srv.watchRequests().length === 2);
+    expect(expired).toEqual(["3"]);
     expect(events).toEqual(["add a@1", "add b@2", "add c@3", "update b@2->7", "add d@8", "delete c@3 (relist)"]);
     expect(srv.lists()).toHaveLength(2);
     expect(srv.watchRequests()[1]?.query.get("resourceVersion")).toBe("8");

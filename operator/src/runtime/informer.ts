@@ -49,6 +49,8 @@ export interface InformerHandlers<T> {
   update: (oldObj: T, newObj: T) => void;
   delete: (obj: T, info: DeleteInfo) => void;
   error: (err: unknown, info: InformerErrorInfo) => void;
+  /** The watch's resourceVersion expired (410 Gone): the informer relists. */
+  expired: (resourceVersion: string | undefined) => void;
   state: (state: InformerState) => void;
 }
 
@@ -82,7 +84,7 @@ export class Informer<T extends KubernetesObject> {
   readonly #clock: Clock;
   readonly #backoff: BackoffOptions;
   readonly #pageSize: number;
-  readonly #handlers: HandlerSets<T> = { add: new Set(), update: new Set(), delete: new Set(), error: new Set(), state: new Set() };
+  readonly #handlers: HandlerSets<T> = { add: new Set(), update: new Set(), delete: new Set(), error: new Set(), expired: new Set(), state: new Set() };
 
   #cache = new Map<string, T>();
   #resourceVersion = "";
@@ -232,6 +234,8 @@ export class Informer<T extends KubernetesObject> {
           // The first 410 relists at once; a server that keeps answering 410 gets backoff.
           const delay = goneStreak > 1 ? backoffDelay(goneStreak - 1, this.#backoff) : 0;
           this.#log.info("watch expired; relisting", { path: this.path, resourceVersion: this.#resourceVersion, retryInMs: delay });
+          const expiredAt = this.#resourceVersion;
+          this.#emit("expired", (h) => h(expiredAt));
           if (delay > 0) await this.#pause(delay, signal);
           continue;
         }
