@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import { z } from "zod";
 import { runOperator, type OperatorConfig } from "../operator.ts";
 import { createLogger } from "../telemetry/logger.ts";
+import { startTracing } from "../telemetry/tracing.ts";
 
 const seconds = z.coerce.number().positive();
 const env = z.object({
@@ -59,6 +60,10 @@ const config: OperatorConfig = {
   maxEventAgeMs: e.SMARTOPS_MAX_EVENT_AGE_SECONDS * 1000,
 };
 
+// Before the operator starts, so every span of this process has the provider.
+const tracing = await startTracing("smartops-operator");
+if (tracing) log.info("tracing to OTLP/HTTP", { endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT });
+
 const operator = await runOperator(config, log).catch((err: unknown) => {
   log.error("operator failed to start", { err: err instanceof Error ? err.stack : String(err) });
   process.exit(1);
@@ -71,6 +76,11 @@ for (const sig of ["SIGTERM", "SIGINT"] as const) {
     stopping = true;
     const timer = setTimeout(() => process.exit(1), 20_000);
     timer.unref();
-    operator.stop().then(() => process.exit(0), () => process.exit(1));
+    operator.stop()
+      .then(() => tracing?.shutdown(), async (err: unknown) => {
+        await tracing?.shutdown();
+        throw err;
+      })
+      .then(() => process.exit(0), () => process.exit(1));
   });
 }

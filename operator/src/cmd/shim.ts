@@ -6,6 +6,7 @@ import { loadKubeConfig } from "../k8s/client.ts";
 import { kubeBackend } from "../shim/backend.ts";
 import { DEFAULT_CONFIG, type ShimConfig, startShim } from "../shim/server.ts";
 import { createLogger } from "../telemetry/logger.ts";
+import { startTracing } from "../telemetry/tracing.ts";
 
 const env = z.object({
   KUBECONFIG: z.string().optional(),
@@ -44,6 +45,9 @@ if (config.allowAnonymous) {
   log.warn("SMARTOPS_SHIM_ALLOW_ANONYMOUS=true: requests WITHOUT a token are accepted and NOT authorized. For local development only; never run this in a shared cluster.");
 }
 
+const tracing = await startTracing("smartops-shim");
+if (tracing) log.info("tracing to OTLP/HTTP", { endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_ENDPOINT });
+
 const shim = await startShim(host, port, kubeBackend(loadKubeConfig(e.KUBECONFIG)), config, log).catch((err: unknown) => {
   log.error("shim failed to start", { err: err instanceof Error ? err.stack : String(err) });
   process.exit(1);
@@ -58,6 +62,11 @@ for (const sig of ["SIGTERM", "SIGINT"] as const) {
     log.info("shutting down: no new connections, finishing in-flight requests", { signal: sig });
     const timer = setTimeout(() => process.exit(1), e.SMARTOPS_SHIM_SHUTDOWN_SECONDS * 1000);
     timer.unref();
-    shim.close().then(() => process.exit(0), () => process.exit(1));
+    shim.close()
+      .then(() => tracing?.shutdown(), async (err: unknown) => {
+        await tracing?.shutdown();
+        throw err;
+      })
+      .then(() => process.exit(0), () => process.exit(1));
   });
 }

@@ -10,6 +10,7 @@ describe("redactString", () => {
     ["    token: sha256~secret", "    token: [REDACTED]"],
     ['{"token":"s3cr3t","user":"u"}', '{"token":"[REDACTED]","user":"u"}'],
     ["https://x/?password=hunter2&a=1", "https://x/?password=[REDACTED]&a=1"],
+    ["endpoint https://user:pa55@collector:4318/v1", "endpoint https://[REDACTED]@collector:4318/v1"],
     ["client-key-data: LS0tLS1CRUd", "client-key-data: [REDACTED]"],
     ["-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY----- tail", "[REDACTED] tail"],
   ])("%s", (input, expected) => {

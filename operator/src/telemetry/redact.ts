@@ -9,6 +9,7 @@ const SENSITIVE_KEY = /authorization|token|secret|passw(or)?d|credential|kubecon
 const PATTERNS: [RegExp, string][] = [
   [/-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(-----END [A-Z0-9 ]+-----|$)/g, REDACTED],
   [/\b([Bb]earer|BEARER|Basic)\s+[A-Za-z0-9\-._~+/]+=*/g, `$1 ${REDACTED}`],
+  [/(\/\/)[^/\s:@]+:[^/\s@]+@/g, `$1${REDACTED}@`],
   [/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, REDACTED],
   [/\b([a-z0-9]{6})\.[a-z0-9]{16}\b/g, REDACTED],
   [/\b(token|id-token|refresh-token|password|client-key-data|client-certificate-data|secret)(["']?\s*[:=]\s*["']?)(?!\[REDACTED\])[^\s"',;&}]+/gi, `$1$2${REDACTED}`],

@@ -25,7 +25,7 @@ describe("tracingConfigured", () => {
 
 describe("startTracing", () => {
   it("installs nothing without an endpoint: no provider, no exporter, non-recording spans", async () => {
-    expect(await startTracing("smartops-operator", "0", {})).toBeUndefined();
+    expect(await startTracing("smartops-operator", {})).toBeUndefined();
     const span = tracer().startSpan("x");
     expect(span.isRecording()).toBe(false);
     span.end();
@@ -47,9 +47,9 @@ describe("startTracing", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     try {
       process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const t = await startTracing("smartops-test", "1.2.3");
+      const t = await startTracing("smartops-test");
       expect(t).toBeDefined();
-      expect(await startTracing("again", "0")).toBe(t);
+      expect(await startTracing("again")).toBe(t);
       const ids = await inSpan("outer", { attributes: { [ATTR.actionType]: "scale" } }, async (outer) => {
         const inner = await inSpan("inner", {}, async (s) => s.spanContext());
         expect(trace.getActiveSpan()).toBe(outer);

@@ -44,7 +44,7 @@ let installed: Tracing | undefined;
  * smartops-shim) when configured; undefined otherwise. OTEL_SERVICE_NAME and
  * OTEL_RESOURCE_ATTRIBUTES override the resource. Idempotent per process.
  */
-export async function startTracing(serviceName: string, version: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracing | undefined> {
+export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracing | undefined> {
   if (installed) return installed;
   if (!tracingConfigured(env)) return undefined;
   const [{ NodeTracerProvider }, { BatchSpanProcessor }, { OTLPTraceExporter }, { detectResources, envDetector, resourceFromAttributes }] = await Promise.all([
@@ -53,7 +53,7 @@ export async function startTracing(serviceName: string, version: string, env: No
     import("@opentelemetry/exporter-trace-otlp-http"),
     import("@opentelemetry/resources"),
   ]);
-  const resource = resourceFromAttributes({ "service.name": serviceName, "service.version": version })
+  const resource = resourceFromAttributes({ "service.name": serviceName })
     .merge(detectResources({ detectors: [envDetector] }));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())] });
   provider.register();
