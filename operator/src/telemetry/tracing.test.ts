@@ -2,12 +2,13 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { trace } from "@opentelemetry/api";
 import { afterEach, describe, expect, it } from "vitest";
-import { ATTR, inSpan, startTracing, tracer, tracingConfigured } from "./tracing.ts";
+import { ATTR, inSpan, startTracing, tracer, TracingConfigError, tracingConfigured } from "./tracing.ts";
 
 const SDK_MODULES = /@opentelemetry[/\\](sdk-trace-node|sdk-trace-base|exporter-trace-otlp-http)[/\\]/;
 
 afterEach(() => {
   delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  delete process.env.OTEL_EXPORTER_OTLP_TIMEOUT;
 });
 
 describe("tracingConfigured", () => {
@@ -25,7 +26,7 @@ describe("tracingConfigured", () => {
 
 describe("startTracing", () => {
   it("installs nothing without an endpoint: no provider, no exporter, non-recording spans", async () => {
-    expect(await startTracing("smartops-operator", {})).toBeUndefined();
+    expect(await startTracing("smartops-operator", { env: {} })).toBeUndefined();
     const span = tracer().startSpan("x");
     expect(span.isRecording()).toBe(false);
     span.end();
@@ -73,5 +74,22 @@ describe("startTracing", () => {
     } finally {
       await new Promise((r) => server.close(r));
     }
+  });
+
+  it("rejects an endpoint that is not an http(s) URL, naming the variable", async () => {
+    await expect(startTracing("x", { env: { OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" } })).rejects.toThrow(TracingConfigError);
+    await expect(startTracing("x", { env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "not a url" } })).rejects.toThrow(/OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http/);
+    expect(tracer().startSpan("x").isRecording()).toBe(false);
+  });
+
+  it("a collector that is down does not fail the shutdown; the failure is logged", async () => {
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = "http://127.0.0.1:1";
+    process.env.OTEL_EXPORTER_OTLP_TIMEOUT = "300";
+    const warnings: string[] = [];
+    const log = { debug: () => undefined, info: () => undefined, warn: (m: string) => warnings.push(m), error: (m: string) => warnings.push(m) };
+    const t = await startTracing("smartops-test", { log });
+    tracer().startSpan("lost").end();
+    await expect(t!.shutdown()).resolves.toBeUndefined();
+    expect(warnings.join("\n")).toMatch(/not flushed|export/i);
   });
 });

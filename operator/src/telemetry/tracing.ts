@@ -3,7 +3,8 @@
 // answers every call. On: NodeTracerProvider (AsyncLocalStorage context, W3C
 // propagator), batch processor, OTLP/HTTP JSON exporter; the exporter, batching
 // and sampler read the standard OTEL_* variables themselves.
-import { type Attributes, type Context, context, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { type Attributes, type Context, context, diag, DiagLogLevel, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import type { RuntimeLogger } from "../runtime/logger.ts";
 
 /** Span attribute names; the dotted ones are the seed orchestrator's (seed 000 §12.5). */
 export const ATTR = {
@@ -39,31 +40,72 @@ export function tracingConfigured(env: NodeJS.ProcessEnv = process.env): boolean
 
 let installed: Tracing | undefined;
 
+/** The configured endpoint, validated: a typo must stop the process, not silently export to localhost. */
+function endpointOf(env: NodeJS.ProcessEnv): string {
+  for (const variable of ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"]) {
+    const value = env[variable]?.trim();
+    if (!value) continue;
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) throw new TracingConfigError(variable, "must be an http:// or https:// URL");
+    return url.origin + url.pathname.replace(/\/$/, "");
+  }
+  throw new TracingConfigError("OTEL_EXPORTER_OTLP_ENDPOINT", "is not set");
+}
+
+export class TracingConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, problem: string) {
+    super(`${variable} ${problem}`);
+    this.variable = variable;
+  }
+}
+
 /**
  * Installs the global tracer provider for `serviceName` (smartops-operator,
  * smartops-shim) when configured; undefined otherwise. OTEL_SERVICE_NAME and
- * OTEL_RESOURCE_ATTRIBUTES override the resource. Idempotent per process.
+ * OTEL_RESOURCE_ATTRIBUTES override the resource. The SDK's own warnings and
+ * export failures go to `log`. Idempotent per process.
  */
-export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracing | undefined> {
+export async function startTracing(serviceName: string, opts: { env?: NodeJS.ProcessEnv; log?: RuntimeLogger } = {}): Promise<Tracing | undefined> {
+  const env = opts.env ?? process.env;
   if (installed) return installed;
   if (!tracingConfigured(env)) return undefined;
+  const endpoint = endpointOf(env);
   const [{ NodeTracerProvider }, { BatchSpanProcessor }, { OTLPTraceExporter }, { detectResources, envDetector, resourceFromAttributes }] = await Promise.all([
     import("@opentelemetry/sdk-trace-node"),
     import("@opentelemetry/sdk-trace-base"),
     import("@opentelemetry/exporter-trace-otlp-http"),
     import("@opentelemetry/resources"),
   ]);
+  const log = opts.log;
+  if (log) {
+    const to = (level: "warn" | "error") => (message: string, ...args: unknown[]) => log[level](`tracing: ${message}`, args.length ? { detail: args.map(String).join(" ") } : {});
+    diag.setLogger({ error: to("error"), warn: to("warn"), info: () => undefined, debug: () => undefined, verbose: () => undefined }, DiagLogLevel.WARN);
+  }
   const resource = resourceFromAttributes({ "service.name": serviceName })
     .merge(detectResources({ detectors: [envDetector] }));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())] });
   provider.register();
+  log?.info("tracing: exporting spans over OTLP/HTTP", { endpoint, service: serviceName });
   const handle: Tracing = {
     shutdown: async () => {
       installed = undefined;
-      await provider.shutdown();
-      trace.disable();
-      context.disable();
-      propagation.disable();
+      try {
+        await provider.shutdown();
+      } catch (err) {
+        // A collector that is down must not turn a clean shutdown into a failed one.
+        log?.warn("tracing: spans not flushed at shutdown", { err: err instanceof Error ? err.message : String(err) });
+      } finally {
+        trace.disable();
+        context.disable();
+        propagation.disable();
+        diag.disable();
+      }
     },
   };
   installed = handle;
