@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import { z } from "zod";
 import { runOperator, type OperatorConfig } from "../operator.ts";
 import { createLogger } from "../telemetry/logger.ts";
+import { startTracing, TracingConfigError } from "../telemetry/tracing.ts";
 
 const seconds = z.coerce.number().positive();
 const env = z.object({
@@ -59,6 +60,12 @@ const config: OperatorConfig = {
   maxEventAgeMs: e.SMARTOPS_MAX_EVENT_AGE_SECONDS * 1000,
 };
 
+// Before the operator starts, so every span of this process has the provider.
+const tracing = await startTracing("smartops-operator", { log }).catch((err: unknown) => {
+  log.error("invalid configuration", { variable: err instanceof TracingConfigError ? err.variable : "OTEL_*", problem: err instanceof Error ? err.message : String(err) });
+  process.exit(2);
+});
+
 const operator = await runOperator(config, log).catch((err: unknown) => {
   log.error("operator failed to start", { err: err instanceof Error ? err.stack : String(err) });
   process.exit(1);
@@ -71,6 +78,8 @@ for (const sig of ["SIGTERM", "SIGINT"] as const) {
     stopping = true;
     const timer = setTimeout(() => process.exit(1), 20_000);
     timer.unref();
-    operator.stop().then(() => process.exit(0), () => process.exit(1));
+    // Flushed after the drain, so the last reconciles' spans are exported too.
+    const flush = () => tracing?.shutdown() ?? Promise.resolve();
+    operator.stop().then(() => flush().then(() => process.exit(0)), () => flush().then(() => process.exit(1)));
   });
 }

@@ -6,6 +6,7 @@ import { loadKubeConfig } from "../k8s/client.ts";
 import { kubeBackend } from "../shim/backend.ts";
 import { DEFAULT_CONFIG, type ShimConfig, startShim } from "../shim/server.ts";
 import { createLogger } from "../telemetry/logger.ts";
+import { startTracing, TracingConfigError } from "../telemetry/tracing.ts";
 
 const env = z.object({
   KUBECONFIG: z.string().optional(),
@@ -44,6 +45,11 @@ if (config.allowAnonymous) {
   log.warn("SMARTOPS_SHIM_ALLOW_ANONYMOUS=true: requests WITHOUT a token are accepted and NOT authorized. For local development only; never run this in a shared cluster.");
 }
 
+const tracing = await startTracing("smartops-shim", { log }).catch((err: unknown) => {
+  log.error("invalid configuration", { variable: err instanceof TracingConfigError ? err.variable : "OTEL_*", problem: err instanceof Error ? err.message : String(err) });
+  process.exit(2);
+});
+
 const shim = await startShim(host, port, kubeBackend(loadKubeConfig(e.KUBECONFIG)), config, log).catch((err: unknown) => {
   log.error("shim failed to start", { err: err instanceof Error ? err.stack : String(err) });
   process.exit(1);
@@ -58,6 +64,8 @@ for (const sig of ["SIGTERM", "SIGINT"] as const) {
     log.info("shutting down: no new connections, finishing in-flight requests", { signal: sig });
     const timer = setTimeout(() => process.exit(1), e.SMARTOPS_SHIM_SHUTDOWN_SECONDS * 1000);
     timer.unref();
-    shim.close().then(() => process.exit(0), () => process.exit(1));
+    // Flushed after in-flight requests finish, so their spans are exported too.
+    const flush = () => tracing?.shutdown() ?? Promise.resolve();
+    shim.close().then(() => flush().then(() => process.exit(0)), () => flush().then(() => process.exit(1)));
   });
 }

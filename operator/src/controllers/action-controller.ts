@@ -7,8 +7,9 @@
 // Pending → (PendingApproval) → Executing → Verifying → Succeeded | Failed,
 // or Blocked / Rejected / Expired.
 import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
+import type { Attributes, Span } from "@opentelemetry/api";
 import { setCondition } from "../api/v1alpha1/conditions.ts";
-import type { GuardrailPolicy, RemediationAction } from "../api/v1alpha1/objects.ts";
+import { ANNOTATIONS, type GuardrailPolicy, type RemediationAction } from "../api/v1alpha1/objects.ts";
 import { ConditionType, Reason, type ReasonName } from "../api/v1alpha1/reasons.ts";
 import { type RemediationActionStatus, TERMINAL_PHASES } from "../api/v1alpha1/remediation-action.ts";
 import { isConflict, isNotFound, isTooManyRequests, KubeError, type KubeClients } from "../k8s/client.ts";
@@ -20,6 +21,8 @@ import type { EffectivePolicy } from "../remediation/policy.ts";
 import { type ActionRecord, evaluateGuardrails } from "../remediation/guardrails.ts";
 import { rolloutStatus } from "../remediation/rollout.ts";
 import type { Logger } from "../telemetry/logger.ts";
+import { contextFromTraceparent, contextFromUid } from "../telemetry/trace-context.ts";
+import { ATTR, inSpan } from "../telemetry/tracing.ts";
 import {
   actionLatency, actionsTotal, k8sDesiredReplicas, k8sReadyReplicas, loopActionDuration, loopActionsTotal,
   loopGuardrailBlocksTotal, loopRetriesTotal, verificationDuration,
@@ -88,31 +91,55 @@ export class ActionController {
     return this.actions.list(namespace).filter((a) => a.spec.target.name === target);
   }
 
-  private async step(action: RemediationAction): Promise<Step> {
+  /**
+   * One span per action per reconcile, in the trace of the action's traceparent
+   * annotation (the signal reconcile or shim request that created it); an action
+   * applied without one gets a trace derived from its uid.
+   */
+  private step(action: RemediationAction): Promise<Step> {
+    const parent = contextFromTraceparent(action.metadata.annotations?.[ANNOTATIONS.traceparent])
+      ?? contextFromUid(action.metadata.uid ?? `${action.metadata.namespace}/${action.metadata.name}`);
+    return inSpan("reconcile RemediationAction", { parent, attributes: actionAttributes(action) }, (span) => this.advance(action, span));
+  }
+
+  private async advance(action: RemediationAction, span: Span): Promise<Step> {
     let current = action;
-    // Advance through as many phases as can be taken now; each write returns the stored object.
-    for (let i = 0; i < 6; i++) {
-      const phase = current.status?.phase ?? "Pending";
-      if (TERMINAL_PHASES.has(phase)) return { done: true };
-      let next: Next;
-      switch (phase) {
-        case "Pending":
-        case "PendingApproval":
-          next = await this.admit(current);
-          break;
-        case "Executing":
-          next = await this.executeIntent(current);
-          break;
-        case "Verifying":
-          next = await this.verify(current);
-          break;
-        default:
-          return { done: true };
+    try {
+      // Advance through as many phases as can be taken now; each write returns the stored object.
+      for (let i = 0; i < 6; i++) {
+        const phase = current.status?.phase ?? "Pending";
+        if (TERMINAL_PHASES.has(phase)) return { done: true };
+        const a = current;
+        let next: Next;
+        switch (phase) {
+          case "Pending":
+          case "PendingApproval":
+            next = await this.traced("guardrails", a, () => this.admit(a));
+            break;
+          case "Executing":
+            next = await this.traced("execute", a, () => this.executeIntent(a));
+            break;
+          case "Verifying":
+            next = await this.traced("verify", a, () => this.verify(a));
+            break;
+          default:
+            return { done: true };
+        }
+        current = next.action;
+        if (next.wait) return { done: false, requeueAfterMs: next.requeueAfterMs };
       }
-      if (next.wait) return { done: false, requeueAfterMs: next.requeueAfterMs };
-      current = next.action;
+      return { done: false, requeueAfterMs: 0 };
+    } finally {
+      span.setAttributes(outcomeAttributes(current));
     }
-    return { done: false, requeueAfterMs: 0 };
+  }
+
+  private traced(name: string, a: RemediationAction, fn: () => Promise<Next>): Promise<Next> {
+    return inSpan(name, { attributes: actionAttributes(a) }, async (span) => {
+      const next = await fn();
+      span.setAttributes(outcomeAttributes(next.action));
+      return next;
+    });
   }
 
   // --- Pending / PendingApproval: guardrails, approval, intent ---------------------
@@ -370,7 +397,15 @@ export class ActionController {
     return stored;
   }
 
-  private async finish(a: RemediationAction, phase: "Succeeded" | "Failed" | "Blocked" | "Rejected" | "Expired", reason: ReasonName | string, message: string, mutate?: (st: RemediationActionStatus) => void): Promise<Next> {
+  private finish(a: RemediationAction, phase: "Succeeded" | "Failed" | "Blocked" | "Rejected" | "Expired", reason: ReasonName | string, message: string, mutate?: (st: RemediationActionStatus) => void): Promise<Next> {
+    return inSpan("terminal", { attributes: { ...actionAttributes(a), [ATTR.actionPhase]: phase, [ATTR.actionReason]: reason } }, async (span) => {
+      const next = await this.finishUntraced(a, phase, reason, message, mutate);
+      span.setAttributes(outcomeAttributes(next.action));
+      return next;
+    });
+  }
+
+  private async finishUntraced(a: RemediationAction, phase: "Succeeded" | "Failed" | "Blocked" | "Rejected" | "Expired", reason: ReasonName | string, message: string, mutate?: (st: RemediationActionStatus) => void): Promise<Next> {
     const now = this.now();
     const stored = await this.write(a, (st) => {
       st.phase = phase;
@@ -395,6 +430,28 @@ export class ActionController {
     this.d.onTerminal?.(stored);
     return { action: stored };
   }
+}
+
+function actionAttributes(a: RemediationAction): Attributes {
+  return {
+    [ATTR.actionName]: a.metadata.name,
+    [ATTR.actionType]: a.spec.type,
+    [ATTR.targetNamespace]: a.spec.target.namespace ?? a.metadata.namespace,
+    [ATTR.targetName]: a.spec.target.name,
+    [ATTR.dryRun]: a.spec.dryRun,
+    [ATTR.source]: a.spec.source,
+    ...(a.spec.signalRef ? { [ATTR.signalType]: a.spec.signalRef.kind === "AnomalySignal" ? "anomaly" : "rca", [ATTR.signalName]: a.spec.signalRef.name } : {}),
+  };
+}
+
+function outcomeAttributes(a: RemediationAction): Attributes {
+  const st = a.status;
+  return {
+    [ATTR.actionPhase]: st?.phase ?? "Pending",
+    ...(st?.reason ? { [ATTR.actionReason]: st.reason } : {}),
+    ...(st?.verification?.status ? { [ATTR.verificationStatus]: st.verification.status } : {}),
+    ...(st?.verification?.attempts ? { [ATTR.verificationAttempts]: st.verification.attempts } : {}),
+  };
 }
 
 function cond(st: RemediationActionStatus, a: RemediationAction, type: string, status: "True" | "False" | "Unknown", reason: string, message: string, now: number) {

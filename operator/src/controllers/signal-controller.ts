@@ -3,6 +3,7 @@
 // retried create meets AlreadyExists instead of a second action. It never
 // touches a Deployment; it only reads them to resolve the target.
 import type { V1Deployment } from "@kubernetes/client-node";
+import { ROOT_CONTEXT, type Span } from "@opentelemetry/api";
 import { setCondition } from "../api/v1alpha1/conditions.ts";
 import type { GuardrailPolicy, RemediationAction, Signal } from "../api/v1alpha1/objects.ts";
 import { ANNOTATIONS, LABELS } from "../api/v1alpha1/objects.ts";
@@ -14,6 +15,8 @@ import { createAction, writeStatus } from "../k8s/smartops.ts";
 import { actionName, decideForAnomaly, decideForRca, rcaService, type SignalDecision } from "../remediation/rules.ts";
 import { resolveTarget } from "../remediation/target.ts";
 import type { Logger } from "../telemetry/logger.ts";
+import { contextFromTraceparent, formatTraceparent } from "../telemetry/trace-context.ts";
+import { annotateActiveSpan, ATTR, inSpan } from "../telemetry/tracing.ts";
 import { loopSignalsTotal } from "../telemetry/metrics.ts";
 import type { Cache } from "./cache.ts";
 import { policyFor } from "./policies.ts";
@@ -54,7 +57,19 @@ export class SignalController {
     if (!signal) return {};
     if (DONE.has(signal.status?.phase ?? "") && signal.status?.observedGeneration === signal.metadata.generation) return {};
 
+    // A span per reconcile that has work to do, continuing the trace of the
+    // request that created the signal; a signal without one starts a trace.
     const kindLabel = kind === "AnomalySignal" ? "anomaly" : "rca";
+    return inSpan(`reconcile ${kind}`, {
+      parent: contextFromTraceparent(signal.metadata.annotations?.[ANNOTATIONS.traceparent]) ?? ROOT_CONTEXT,
+      attributes: { [ATTR.signalType]: kindLabel, [ATTR.signalName]: name, [ATTR.targetNamespace]: namespace },
+    }, (span) => this.converge(signal, kindLabel, span));
+  }
+
+  private async converge(signal: Signal, kindLabel: string, span: Span): Promise<ReconcileResult> {
+    const { kind } = signal;
+    const namespace = signal.metadata.namespace!;
+    const name = signal.metadata.name!;
     const name_ = actionName(kind, name, signal.metadata.uid!);
     const existing = this.d.actions.get(namespace, name_);
     if (existing) return this.record(signal, kindLabel, { phase: "ActionCreated", actionName: name_, reason: Reason.ActionCreated, message: `RemediationAction ${name_} created` });
@@ -76,8 +91,10 @@ export class SignalController {
       return this.record(signal, kindLabel, { phase: "Ignored", reason: decision.reason, message: decision.message, verified: decision.verified, target: match.name });
     }
 
+    span.setAttributes({ [ATTR.targetName]: match.name, [ATTR.actionType]: decision.actionType, [ATTR.dryRun]: decision.dryRun, [ATTR.actionName]: name_ });
     const current = target.spec?.replicas ?? 1;
-    const traceparent = signal.metadata.annotations?.[ANNOTATIONS.traceparent];
+    // The action continues this reconcile's trace (or, untraced here, the signal's).
+    const traceparent = span.isRecording() ? formatTraceparent(span.spanContext()) : signal.metadata.annotations?.[ANNOTATIONS.traceparent];
     const action: RemediationAction = {
       apiVersion: "smartops.io/v1alpha1",
       kind: "RemediationAction",
@@ -127,6 +144,7 @@ export class SignalController {
     r: { phase: "ActionCreated" | "Ignored" | "NoTarget"; reason: string; message: string; actionName?: string; verified?: boolean; target?: string },
   ): Promise<ReconcileResult> {
     const prev = signal.status;
+    annotateActiveSpan({ [ATTR.signalPhase]: r.phase, ...(r.target ? { [ATTR.targetName]: r.target } : {}) });
     if (prev?.phase === r.phase && prev.actionRef?.name === r.actionName && prev.observedGeneration === signal.metadata.generation && prev.reason === r.reason) return {};
     const now = new Date(this.now());
     const status: SignalStatus = {

@@ -1,9 +1,11 @@
 // The operator's connection to the API server and the one wrapper every call
 // goes through, so each call is counted, timed, and fails with a status code.
 import * as k8s from "@kubernetes/client-node";
+import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { createHash } from "node:crypto";
 import type { AgentOptions } from "node:https";
 import { k8sApiCallsTotal, k8sApiErrorsTotal, k8sApiLatency } from "../telemetry/metrics.ts";
+import { tracer } from "../telemetry/tracing.ts";
 
 export const FIELD_MANAGER = "smartops-operator";
 
@@ -109,8 +111,27 @@ function toKubeError(operation: string, err: unknown): KubeError {
   return new KubeError(operation, 0, "NetworkError", err instanceof Error ? err.message : String(err));
 }
 
-/** Runs one API call with metrics; rejects with a KubeError. */
-export async function call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs one API call with metrics; rejects with a KubeError. Inside a recording
+ * span (a reconcile, a shim request) the call is a child span; background calls
+ * (lease renewals, events outside a reconcile) start no trace of their own.
+ */
+export function call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  if (!trace.getActiveSpan()?.isRecording()) return measured(operation, fn);
+  return tracer().startActiveSpan(`k8s ${operation}`, { kind: SpanKind.CLIENT, attributes: { "k8s.operation": operation } }, async (span) => {
+    try {
+      return await measured(operation, fn);
+    } catch (err) {
+      if (err instanceof KubeError) span.setAttribute("http.response.status_code", err.code);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+async function measured<T>(operation: string, fn: () => Promise<T>): Promise<T> {
   const end = k8sApiLatency.startTimer({ operation });
   k8sApiCallsTotal.inc({ operation });
   try {

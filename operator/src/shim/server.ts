@@ -2,7 +2,7 @@
 // into a custom resource. Stateless apart from short-lived caches and rate-limit
 // buckets; idempotency comes from deterministic signal names and AlreadyExists.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { context, INVALID_SPAN_CONTEXT, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { z } from "zod";
 import { anomalySignalSpec } from "../api/v1alpha1/anomaly-signal.ts";
 import { dnsLabel } from "../api/v1alpha1/meta.ts";
@@ -15,6 +15,8 @@ import { rolloutStatus } from "../remediation/rollout.ts";
 import { resolveTarget } from "../remediation/target.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { registry } from "../telemetry/metrics.ts";
+import { contextFromTraceparent } from "../telemetry/trace-context.ts";
+import { annotateActiveSpan, ATTR, TRACER_NAME } from "../telemetry/tracing.ts";
 import { Authorizer, type AuthnResult } from "./auth.ts";
 import type { AccessRequest, ShimBackend } from "./backend.ts";
 import { type ActionIntent, actionObject, anomalySignalObject, canonicalJson, executeIntent, patchIntent, rcaSignalObject, type RequestMeta, restartIntent, scaleIntent } from "./mapping.ts";
@@ -95,7 +97,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function createShimHandler(backend: ShimBackend, config: ShimConfig, log: Logger): ShimHandler {
   const auth = new Authorizer(backend, { audience: config.audience, allowAnonymous: config.allowAnonymous, cacheTtlMs: config.authCacheTtlMs });
   const limiter = new RateLimiter(config.rateLimit);
-  const tracer = trace.getTracer("smartops-shim");
+  const tracer = trace.getTracer(TRACER_NAME);
   let draining = false;
 
   const signalRoute = (kind: "anomaly" | "rca"): Route => ({
@@ -107,12 +109,14 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
         if (!ns.ok) throw invalid(ns.issues);
       }
       const ns = (namespace as string | undefined) ?? config.defaultNamespace;
+      annotateActiveSpan({ [ATTR.signalType]: kind, [ATTR.targetNamespace]: ns });
       const v = kind === "anomaly" ? validate(anomalySignalSpec, spec) : validate(rcaSignalSpec, spec);
       if (!v.ok) throw invalid(v.issues);
       await ctx.authorize({ verb: "create", group: "smartops.io", resource: kind === "anomaly" ? "anomalysignals" : "rcasignals", namespace: ns });
       const meta = { ...ctx.meta, namespace: ns };
       const obj: Signal = kind === "anomaly" ? anomalySignalObject(v.value as z.infer<typeof anomalySignalSpec>, meta) : rcaSignalObject(v.value as z.infer<typeof rcaSignalSpec>, meta);
       const windowId = obj.spec.windowId;
+      annotateActiveSpan({ [ATTR.signalName]: obj.metadata.name });
       const ok = (duplicate: boolean): Answer => ({
         status: 200,
         body: { accepted: true, kind, windowId, name: obj.metadata.name, namespace: ns, ...(duplicate ? { duplicate: true } : {}) },
@@ -141,13 +145,16 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
   async function submitAction(ctx: Ctx, mapped: { ok: true; intent: ActionIntent } | { ok: false; issues: FieldIssue[] }): Promise<Answer> {
     if (!mapped.ok) throw invalid(mapped.issues);
     const intent = mapped.intent;
+    annotateActiveSpan({ [ATTR.actionType]: intent.type, [ATTR.targetNamespace]: intent.namespace, [ATTR.dryRun]: intent.dryRun });
     await ctx.authorize({ verb: "create", group: "smartops.io", resource: "remediationactions", namespace: intent.namespace });
     const match = resolveTarget(intent.deployment, await backend.listDeployments(intent.namespace));
     if (!match) {
       throw new HttpError(404, "NotFound", `no Deployment in namespace ${intent.namespace} matches ${intent.deployment} (tried ${intent.deployment}, smartops-${intent.deployment} and label app.kubernetes.io/name=${intent.deployment})`, { field: intent.deploymentField });
     }
+    annotateActiveSpan({ [ATTR.targetName]: match.name });
     const created = await backend.createAction(actionObject(intent, match.name, { ...ctx.meta, namespace: intent.namespace }));
     const name = created.metadata.name;
+    annotateActiveSpan({ [ATTR.actionName]: name });
     const accepted: Answer = { status: 202, body: { accepted: true, action: name, namespace: intent.namespace, target: match.name, dry_run: intent.dryRun } };
     if (!intent.verify) return accepted;
     const deadline = Date.now() + ((intent.verifyTimeoutSeconds ?? 60) + config.verifyMarginSeconds) * 1000;
@@ -288,9 +295,15 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
     const started = performance.now();
     const path = safePath(req.url);
     const route = GET_PATHS.has(path) || postRoutes[path] ? path : "unmatched";
-    const span = tracer.startSpan(`${req.method ?? "GET"} ${route}`, { kind: SpanKind.SERVER, attributes: { "http.request.method": req.method ?? "", "http.route": route } });
-    const incoming = req.headers.traceparent;
-    const traceparent = traceparentOf(span, typeof incoming === "string" ? incoming : undefined);
+    // The caller's trace is continued (W3C traceparent header); the CR then carries this span's context.
+    const incoming = typeof req.headers.traceparent === "string" ? req.headers.traceparent : undefined;
+    const parent = contextFromTraceparent(incoming) ?? ROOT_CONTEXT;
+    // Probes, scrapes and the OpenAPI document are not traced: they would be most of the traces.
+    const span = GET_PATHS.has(path)
+      ? trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
+      : tracer.startSpan(`${req.method ?? "GET"} ${route}`, { kind: SpanKind.SERVER, attributes: { "http.request.method": req.method ?? "", "http.route": route } }, parent);
+    const traceparent = traceparentOf(span, incoming);
+    const spanContext = trace.setSpan(parent, span);
     const finish = (status: number, payload: string, headers: Record<string, string>) => {
       if (!res.headersSent && !res.writableEnded) {
         res.writeHead(status, { "content-length": Buffer.byteLength(payload), traceparent, ...headers });
@@ -310,7 +323,8 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
       const level = status >= 500 ? "warn" : "debug";
       log.log(level, "request", { method: req.method, route, status, ms: Math.round(performance.now() - started), traceparent });
     };
-    serve(req, res, path, traceparent)
+    // Inside the span's context: API calls become child spans, log lines carry its ids.
+    context.with(spanContext, () => serve(req, res, path, traceparent)
       .then(
         (a) => {
           if ("raw" in a) finish(200, a.raw, { "content-type": a.contentType });
@@ -327,7 +341,7 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
       .catch((err: unknown) => {
         log.error("response failed", { route, err: err instanceof Error ? err.message : String(err) });
         if (!res.writableEnded) res.destroy();
-      });
+      }));
   }) as ShimHandler;
   handler.drain = () => {
     draining = true;
