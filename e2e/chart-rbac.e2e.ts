@@ -5,7 +5,11 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
 import { kubectlRun, render } from "./support/helm.ts";
+import { clients, waitFor } from "./support/kube.ts";
+import { serviceAccountKubeconfig, startOperator } from "./support/operator.ts";
+import { serviceAccountToken, startShimProcess } from "./support/shim.ts";
 
 type Who = "OPERATOR" | "SHIM" | "APPROVER";
 /** Where the check is made: a watched workload namespace, the release's, one not watched, or cluster scope. */
@@ -82,6 +86,11 @@ interface Mode {
   other: string;
 }
 
+function ok(r: { status: number | null; stdout: string; stderr: string }): string {
+  if (r.status !== 0) throw new Error(r.stderr);
+  return r.stdout;
+}
+
 function canI(c: Check, m: Mode, vars: Record<Who, string>): boolean {
   const ns = { APPS: m.apps, RELEASE_NS: m.ns, OTHER: m.other, "": "" }[c.where];
   const args = ["auth", "can-i", c.verb, c.resource, ...(c.sub ? [`--subresource=${c.sub}`] : []), `--as=${vars[c.who]}`, ...(ns ? ["-n", ns] : [])];
@@ -114,9 +123,11 @@ describe.each(MODES)("chart RBAC, rbac.scope=$scope", (m) => {
     APPROVER: `approver-${m.release}`,
   };
 
+  let rendered = "";
+
   beforeAll(() => {
     const nsYaml = [m.ns, m.apps, m.other].map((n) => `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${n}}\n`).join("---\n");
-    const rendered = render(m.release, m.ns, { "rbac.scope": m.scope, ...(m.scope === "namespace" ? { watchNamespace: m.apps } : {}) });
+    rendered = render(m.release, m.ns, { "rbac.scope": m.scope, ...(m.scope === "namespace" ? { watchNamespace: m.apps } : {}) });
     // Only what grants or binds permissions (and the ServiceAccounts): the pods are another suite's concern.
     const rbac = rendered.split(/^---$/m).filter((d) => /^kind: (ServiceAccount|Role|RoleBinding|ClusterRole|ClusterRoleBinding)$/m.test(d)).join("---\n");
     const binding = `apiVersion: rbac.authorization.k8s.io/v1
@@ -151,4 +162,60 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: ${vars.APPROV
       expect(canI({ ...c, where: "OTHER" }, m, vars)).toBe(true);
     },
   );
+
+  it("the operator and the shim run under exactly this RBAC with the chart's environment: a signal sent through the shim is processed", async () => {
+    const c = clients();
+    const env = (deployment: string): Record<string, string> => {
+      const d = parseAllDocuments(rendered).map((x) => x.toJS()).find((o) => o?.kind === "Deployment" && o.metadata.name === deployment);
+      const vars = d.spec.template.spec.containers[0].env as { name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } }[];
+      const pod = { "metadata.name": `${deployment}-0`, "metadata.namespace": m.ns } as Record<string, string>;
+      // The listen address is the harness's (a free loopback port); everything else as the pod gets it.
+      return Object.fromEntries(vars.filter((v) => !v.name.endsWith("_LISTEN")).map((v) => [v.name, v.value ?? pod[v.valueFrom!.fieldRef.fieldPath]!]));
+    };
+    const opEnv = env(fullname);
+    expect(opEnv.SMARTOPS_WATCH_NAMESPACE).toBe(m.scope === "namespace" ? m.apps : "");
+    const op = await startOperator({
+      kubeconfig: await serviceAccountKubeconfig(c, m.ns, fullname),
+      identity: `${m.release}-0`,
+      // The harness names the operator namespace itself; in the pod it comes from POD_NAMESPACE.
+      env: { ...opEnv, SMARTOPS_OPERATOR_NAMESPACE: m.ns },
+    });
+    const shim = await startShimProcess(await serviceAccountKubeconfig(c, m.ns, `${fullname}-shim`), env(`${fullname}-shim`));
+    try {
+      await waitFor("the operator leads", async () => /^smartops_leader 1$/m.test(await op.metrics()), 30_000);
+      ok(kubectlRun(["apply", "--server-side", "-f", "-"], `apiVersion: v1
+kind: ServiceAccount
+metadata: {name: agent, namespace: ${m.apps}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: agent-signals, namespace: ${m.apps}}
+rules: [{apiGroups: [smartops.io], resources: [anomalysignals], verbs: [create]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: agent-signals, namespace: ${m.apps}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: agent-signals}
+subjects: [{kind: ServiceAccount, name: agent, namespace: ${m.apps}}]
+`));
+      const token = await serviceAccountToken(c, m.apps, "agent", ["smartops-shim"]);
+      const windowId = `chart-${m.scope}`;
+      const res = await fetch(`${shim.url}/v1/signals/anomaly`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ namespace: m.apps, windowId, service: "erp-simulator", isAnomaly: true, score: 0.9, type: "latency", modelVersion: "v1" }),
+      });
+      const body = (await res.json()) as { accepted?: boolean; name?: string };
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      const phase = await waitFor("the operator records what became of the signal", async () => {
+        const s = (await c.custom.getNamespacedCustomObject({ group: "smartops.io", version: "v1alpha1", namespace: m.apps, plural: "anomalysignals", name: body.name! })) as { status?: { phase?: string } };
+        return s.status?.phase;
+      }, 30_000);
+      expect(phase).toBeTruthy();
+      expect(op.logs()).not.toMatch(/forbidden/i);
+      expect(shim.logs()).not.toMatch(/forbidden/i);
+    } finally {
+      await Promise.all([op.stop(), shim.stop()]);
+    }
+  });
 });

@@ -1,7 +1,11 @@
 // The Helm chart on the real control plane: everything it renders passes
 // server-side dry-run (ServiceMonitor and PrometheusRule included, against the
 // Prometheus Operator's CRDs), its pods are admitted by a namespace enforcing the
-// restricted Pod Security Standard and run (KWOK), and `helm install` works.
+// restricted Pod Security Standard and run (KWOK), and `helm install`, `upgrade`
+// and `uninstall` handle the CRDs and the seed policy as docs/deployment.md says.
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments, stringify } from "yaml";
 import { clients, waitFor } from "./support/kube.ts";
@@ -32,6 +36,18 @@ function restrictedNamespace(name: string): void {
     kind: "Namespace",
     metadata: { name, labels: { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest", "pod-security.kubernetes.io/warn": "restricted" } },
   })), `namespace ${name}`);
+}
+
+/** The chart with every smartops.io replaced by `group`, in a temporary directory. */
+function chartCopy(group: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "smartops-chart-"));
+  cpSync(CHART, dir, { recursive: true });
+  for (const f of readdirSync(join(dir, "templates"), { recursive: true, encoding: "utf8" })) {
+    if (!/\.(yaml|tpl)$/.test(f)) continue;
+    const path = join(dir, "templates", f);
+    writeFileSync(path, readFileSync(path, "utf8").replaceAll("smartops.io", group));
+  }
+  return dir;
 }
 
 async function readyReplicas(name: string): Promise<number> {
@@ -124,16 +140,32 @@ describe("on the control plane", () => {
     expect(await readyReplicas(name)).toBe(0);
   });
 
-  it("`helm install` works: CRDs first, then the release, the seed policy by its hook; `helm uninstall` removes it", () => {
+  it("`helm install`: CRDs, the release, then the seed policy by its hook; `helm upgrade` updates the CRDs; `helm uninstall` keeps them", () => {
     const ns = "e2e-chart-helm";
     restrictedNamespace(ns);
-    // The CRDs are the suite's (installed without Helm); the release adopts nothing.
-    const args = ["chart-helm", CHART, "--namespace", ns, "--set", "crd.enabled=false", "--wait", "--timeout", "120s"];
-    ok(helm(["install", ...args]), "helm install");
-    expect(ok(kubectlRun(["get", "guardrailpolicy", "default", "-n", ns, "-o", "jsonpath={.spec.rateLimits.maxActionsPerHour}"]), "policy")).toBe("6");
-    ok(helm(["upgrade", ...args, "--set", "guardrailPolicy.spec.rateLimits.maxActionsPerHour=4"]), "helm upgrade");
-    expect(ok(kubectlRun(["get", "guardrailpolicy", "default", "-n", ns, "-o", "jsonpath={.spec.rateLimits.maxActionsPerHour}"]), "policy")).toBe("4");
-    ok(helm(["uninstall", "chart-helm", "--namespace", ns, "--wait"]), "helm uninstall");
-    expect(ok(kubectlRun(["get", "deployments", "-n", ns, "-o", "name"]), "deployments")).toBe("");
+    // A copy of the chart under its own API group: a first install really creates
+    // its CRDs, and the suite's smartops.io CRDs are never touched.
+    const group = "e2e-chart.smartops.io";
+    const chart = chartCopy(group);
+    const crds = ["anomalysignals", "rcasignals", "remediationactions", "guardrailpolicies"].map((p) => `customresourcedefinition/${p}.${group}`);
+    const policy = () => ok(kubectlRun(["get", `guardrailpolicies.${group}`, "default", "-n", ns, "-o", "jsonpath={.spec.rateLimits.maxActionsPerHour}"]), "policy");
+    const description = () => ok(kubectlRun(["get", crds[3]!, "-o", "jsonpath={.spec.versions[0].schema.openAPIV3Schema.description}"]), "CRD");
+    const args = ["chart-helm", chart, "--namespace", ns, "--wait", "--timeout", "120s"];
+    try {
+      ok(helm(["install", ...args]), "helm install");
+      expect(policy()).toBe("6");
+
+      const crdFile = join(chart, "templates/crd/smartops.io_guardrailpolicies.yaml");
+      writeFileSync(crdFile, readFileSync(crdFile, "utf8").replace(/(openAPIV3Schema:\n\s+type: object\n\s+description: ")/, "$1Upgraded. "));
+      ok(helm(["upgrade", ...args, "--set", "guardrailPolicy.spec.rateLimits.maxActionsPerHour=4"]), "helm upgrade");
+      expect(description()).toMatch(/^Upgraded\. Limits for automated remediation/);
+      expect(policy()).toBe("4");
+
+      expect(ok(helm(["uninstall", "chart-helm", "--namespace", ns, "--wait"]), "helm uninstall")).toMatch(/kept due to the resource policy/);
+      expect(ok(kubectlRun(["get", "deployments,services,roles", "-n", ns, "-o", "name"]), "objects")).toBe("");
+      expect(ok(kubectlRun(["get", ...crds, "-o", "name"]), "CRDs kept").trim().split("\n")).toHaveLength(4);
+    } finally {
+      kubectlRun(["delete", ...crds, "--ignore-not-found", "--wait=false"]);
+    }
   }, 300_000);
 });
