@@ -50,12 +50,20 @@ CLUSTER  := $(NODE_RUN) e2e/controlplane/cli.ts
 KUBECTL   = $(shell d=$$(e2e/controlplane/build.sh 2>/dev/null) && echo $$d/kubectl || command -v kubectl)
 
 .PHONY: generate
-generate: deps ## regenerate crds/ and docs/api.md from the zod schemas in operator/src/api
+generate: deps ## regenerate crds/, docs/api.md and the chart's CRD, RBAC and admission templates
 	npm run --silent generate
 
 .PHONY: verify-generated
 verify-generated: deps ## fail when crds/ or docs/api.md differ from what the schemas generate
 	$(NODE_RUN) operator/src/cmd/generate-crds.ts --check
+
+.PHONY: helm
+helm: ## build helm into the cache from tools/helm/go.mod (no-op when up to date)
+	@tools/helm/build.sh >/dev/null
+
+.PHONY: chart-lint
+chart-lint: helm ## helm lint and helm template of charts/smartops-operator, in each install shape
+	tools/helm/lint.sh
 
 .PHONY: controlplane
 controlplane: ## build the local control plane into the cache (no-op when up to date)
@@ -110,11 +118,11 @@ test-unit: deps ## unit tests (vitest)
 	npx vitest run --project unit
 
 .PHONY: test-e2e
-test-e2e: deps controlplane ## e2e tests on a real local control plane (or SMARTOPS_E2E_KUBECONFIG)
+test-e2e: deps controlplane helm ## e2e tests on a real local control plane (or SMARTOPS_E2E_KUBECONFIG)
 	npx vitest run --project e2e
 
 .PHONY: test
-test: lint typecheck verify-generated test-unit test-e2e ## everything CI runs
+test: lint chart-lint typecheck verify-generated test-unit test-e2e ## everything CI runs
 
 .PHONY: bench
 bench: bench-controlplane bench-loop bench-shim ## every benchmark under bench/ (~30 min; figures go to docs/performance.md)
