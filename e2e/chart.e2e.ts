@@ -94,6 +94,15 @@ describe("helm template", () => {
     for (const crd of objs.filter((o) => o.kind === "CustomResourceDefinition")) expect(crd.metadata.annotations).toEqual({ "helm.sh/resource-policy": "keep" });
   });
 
+  it("tracing: the OTLP endpoint reaches both processes when set, and nothing when unset", () => {
+    const env = (values: Record<string, string>) =>
+      docs(render(RELEASE, NS, values)).filter((o) => o.kind === "Deployment").map((d) =>
+        (d.spec!.template as { spec: { containers: { env?: { name: string; value?: string }[] }[] } }).spec.containers[0]!.env?.find((e) => e.name === "OTEL_EXPORTER_OTLP_ENDPOINT")?.value);
+    expect(env({ "tracing.otlpEndpoint": "http://otel-collector.observability:4318" })).toEqual(["http://otel-collector.observability:4318", "http://otel-collector.observability:4318"]);
+    expect(env({})).toEqual([undefined, undefined]);
+    expect(() => render(RELEASE, NS, { "tracing.otlpEndpoint": "otel-collector:4317" })).toThrow(/otlpEndpoint/);
+  });
+
   it("refuses values outside values.schema.json and contradictory settings", () => {
     expect(() => render(RELEASE, NS, { "rbac.scope": "everywhere" })).toThrow(/rbac\/scope|rbac\.scope|scope/);
     expect(() => render(RELEASE, NS, { "operator.workers.actions": 0 })).toThrow(/actions/);
