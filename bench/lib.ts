@@ -5,9 +5,9 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { get as httpsGet } from "node:https";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { freePort } from "../e2e/controlplane/cluster.ts";
 import { KubeApiError, KubeHttp, type Query } from "../operator/src/runtime/kube-http.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -179,17 +179,6 @@ export function histogramDelta(before: Map<string, number>, after: Map<string, n
     rows.push({ labels, count, meanMs: ((sum - (before.get(key) ?? 0)) / count) * 1000 });
   }
   return rows.sort((a, b) => b.count * b.meanMs - a.count * a.meanMs);
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once("error", rej);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? res(addr.port) : rej(new Error("no port"))));
-    });
-  });
 }
 
 /** GET over TLS with a bearer token; `ca` undefined = accept the component's self-signed serving cert (loopback only). */
