@@ -136,7 +136,14 @@ describe("shim: every seed request example", () => {
   });
 
   it("execute scale with verify:true (§3.3.1) → the seed's ActionResult after the rollout is verified", async () => {
+    const gets = async () => {
+      const m = await (await fetch(`${shim.url}/metrics`)).text();
+      return Number(/^smartops_k8s_api_calls_total\{operation="shim_get_remediationaction"\} (\d+)$/m.exec(m)?.[1] ?? 0);
+    };
+    const getsBefore = await gets();
     const r = await post("/v1/actions/execute", seed.executeScale);
+    // The wait watches the action: it costs no re-reads (a poll would GET at least once).
+    expect((await gets()) - getsBefore).toBe(0);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body).toMatchObject({
       success: true,

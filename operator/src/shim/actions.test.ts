@@ -14,7 +14,7 @@ let base: string;
 afterEach(() => shim.close());
 beforeEach(async () => {
   backend = new FakeBackend();
-  shim = await startShim("127.0.0.1", 0, backend, { ...DEFAULT_CONFIG, pollIntervalMs: 5, verifyMarginSeconds: 0 }, silentLogger());
+  shim = await startShim("127.0.0.1", 0, backend, { ...DEFAULT_CONFIG, verifyMarginSeconds: 0 }, silentLogger());
   base = `http://127.0.0.1:${shim.port}`;
   backend.tokens.set("t", { user: { username: USER, groups: [] }, audiences: ["smartops-shim"] });
   backend.grant(USER, "create", "smartops.io/remediationactions", NS);

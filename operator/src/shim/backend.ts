@@ -4,6 +4,7 @@ import * as k8s from "@kubernetes/client-node";
 import { GROUP, VERSION } from "../api/v1alpha1/meta.ts";
 import type { RemediationAction, Signal } from "../api/v1alpha1/objects.ts";
 import { call, loadKubeConfig, poolConnections } from "../k8s/client.ts";
+import { KubeHttp } from "../runtime/kube-http.ts";
 import type { DeploymentRef } from "../remediation/target.ts";
 
 export const SHIM_FIELD_MANAGER = "smartops-shim";
@@ -31,6 +32,11 @@ export interface ShimBackend {
   getSignal(kind: Signal["kind"], namespace: string, name: string): Promise<Signal>;
   createAction(action: RemediationAction): Promise<RemediationAction>;
   getAction(namespace: string, name: string): Promise<RemediationAction>;
+  /**
+   * The action once it differs from `resourceVersion`, or as it is after `maxWaitMs`:
+   * a watch on the one object, so a waiting request costs no polling.
+   */
+  nextAction(namespace: string, name: string, resourceVersion: string | undefined, maxWaitMs: number): Promise<RemediationAction>;
   listDeployments(namespace: string): Promise<DeploymentRef[]>;
   readDeployment(namespace: string, name: string): Promise<k8s.V1Deployment>;
 }
@@ -43,6 +49,11 @@ export function kubeBackend(kc: k8s.KubeConfig = loadKubeConfig()): ShimBackend 
   const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const apps = kc.makeApiClient(k8s.AppsV1Api);
+  const http = new KubeHttp(kc);
+  const getAction = async (namespace: string, name: string) =>
+    (await call("shim_get_remediationaction", () =>
+      custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: "remediationactions", name }),
+    )) as RemediationAction;
   return {
     async reviewToken(token, audience) {
       const tr = await call("shim_tokenreview", () =>
@@ -86,10 +97,28 @@ export function kubeBackend(kc: k8s.KubeConfig = loadKubeConfig()): ShimBackend 
         }),
       )) as RemediationAction;
     },
-    async getAction(namespace, name) {
-      return (await call("shim_get_remediationaction", () =>
-        custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: "remediationactions", name }),
-      )) as RemediationAction;
+    getAction,
+    async nextAction(namespace, name, resourceVersion, maxWaitMs) {
+      const stop = AbortSignal.timeout(Math.max(1, maxWaitMs));
+      let stream: Awaited<ReturnType<KubeHttp["stream"]>> | undefined;
+      try {
+        stream = await http.stream(`/apis/${GROUP}/${VERSION}/namespaces/${namespace}/remediationactions`, {
+          query: { watch: 1, fieldSelector: `metadata.name=${name}`, resourceVersion, timeoutSeconds: Math.max(1, Math.ceil(maxWaitMs / 1000)) },
+          signal: stop,
+        });
+        for await (const line of stream.lines()) {
+          const ev = JSON.parse(line) as { type?: string; object?: RemediationAction };
+          if ((ev.type === "ADDED" || ev.type === "MODIFIED") && ev.object?.metadata.resourceVersion !== resourceVersion) return ev.object!;
+          if (ev.type === "ERROR" || ev.type === "DELETED") break;
+        }
+      } catch {
+        // Timeout, a closed stream or an expired resourceVersion: the GET below says where things are.
+        // A watch refused at once must not turn the caller's loop into a busy poll.
+        if (!stop.aborted) await new Promise((r) => setTimeout(r, 500));
+      } finally {
+        stream?.close();
+      }
+      return getAction(namespace, name);
     },
     async listDeployments(namespace) {
       const list = await call("shim_list_deployments", () => apps.listNamespacedDeployment({ namespace }));

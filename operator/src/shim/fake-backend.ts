@@ -84,6 +84,17 @@ export class FakeBackend implements ShimBackend {
     return structuredClone(a);
   }
 
+  /** Tests change stored actions in place without a resourceVersion: any change counts. */
+  async nextAction(namespace: string, name: string, _resourceVersion: string | undefined, maxWaitMs: number): Promise<RemediationAction> {
+    const deadline = Date.now() + maxWaitMs;
+    const before = JSON.stringify(await this.getAction(namespace, name));
+    for (;;) {
+      const a = await this.getAction(namespace, name);
+      if (JSON.stringify(a) !== before || Date.now() >= deadline) return a;
+      await new Promise((r) => setTimeout(r, Math.min(2, Math.max(0, deadline - Date.now()))));
+    }
+  }
+
   async listDeployments(namespace: string): Promise<DeploymentRef[]> {
     return [...this.deployments.values()].filter((d) => d.metadata?.namespace === namespace).map((d) => ({ name: d.metadata?.name ?? "", labels: d.metadata?.labels }));
   }

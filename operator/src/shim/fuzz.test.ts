@@ -21,7 +21,7 @@ beforeAll(async () => {
     backend.addDeployment(ns, "a");
   }
   backend.onAction = (a) => { a.status = { phase: "Succeeded" }; };
-  shim = await startShim("127.0.0.1", 0, backend, { ...DEFAULT_CONFIG, rateLimit: { ratePerSecond: 1e9, burst: 1e9 }, verifyMarginSeconds: 0, pollIntervalMs: 1 }, silentLogger());
+  shim = await startShim("127.0.0.1", 0, backend, { ...DEFAULT_CONFIG, rateLimit: { ratePerSecond: 1e9, burst: 1e9 }, verifyMarginSeconds: 0 }, silentLogger());
   base = `http://127.0.0.1:${shim.port}`;
 });
 afterAll(() => shim.close());

@@ -14,7 +14,7 @@ let base: string;
 
 async function start(overrides: Partial<ShimConfig> = {}) {
   await shim?.close();
-  shim = await startShim("127.0.0.1", 0, backend, { ...DEFAULT_CONFIG, pollIntervalMs: 5, ...overrides }, silentLogger());
+  shim = await startShim("127.0.0.1", 0, backend, { ...DEFAULT_CONFIG, ...overrides }, silentLogger());
   base = `http://127.0.0.1:${shim.port}`;
 }
 

@@ -36,8 +36,8 @@ export interface ShimConfig {
   authCacheTtlMs: number;
   /** Extra seconds a verify:true request waits beyond verify_timeout_seconds. */
   verifyMarginSeconds: number;
-  /** How often a waiting request re-reads its action. */
-  pollIntervalMs: number;
+  /** Longest a waiting request watches its action before re-checking its deadline and its client. */
+  waitSliceMs: number;
 }
 
 export const DEFAULT_CONFIG: ShimConfig = {
@@ -48,7 +48,7 @@ export const DEFAULT_CONFIG: ShimConfig = {
   rateLimit: { ratePerSecond: 50, burst: 100 },
   authCacheTtlMs: 30_000,
   verifyMarginSeconds: 30,
-  pollIntervalMs: 250,
+  waitSliceMs: 10_000,
 };
 
 /** A 4xx/5xx answer with the JSON body {error, message, field?}. */
@@ -168,8 +168,7 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
       if (Date.now() >= deadline || ctx.aborted()) {
         return { status: 202, body: { ...accepted.body, phase, message: `action ${name} had not finished within ${intent.verifyTimeoutSeconds ?? 60}+${config.verifyMarginSeconds} s; follow it with kubectl get remediationaction ${name} -n ${intent.namespace}` } };
       }
-      await sleep(config.pollIntervalMs);
-      current = await backend.getAction(intent.namespace, name);
+      current = await backend.nextAction(intent.namespace, name, current.metadata.resourceVersion, Math.min(config.waitSliceMs, deadline - Date.now()));
     }
   }
 

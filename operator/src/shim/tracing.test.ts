@@ -36,7 +36,7 @@ beforeEach(async () => {
   backend.tokens.set("good", { user: { username: USER, groups: [] }, audiences: ["smartops-shim"] });
   for (const r of ["rcasignals", "remediationactions"]) backend.grant(USER, "create", `smartops.io/${r}`, NS);
   backend.addDeployment(NS, "smartops-erp-simulator");
-  shim = await startShim("127.0.0.1", 0, backend, { ...DEFAULT_CONFIG, pollIntervalMs: 5 }, silentLogger());
+  shim = await startShim("127.0.0.1", 0, backend, { ...DEFAULT_CONFIG }, silentLogger());
 });
 
 async function request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
