@@ -42,7 +42,7 @@ afterAll(async () => {
 });
 
 const approve = (user: string, name: string, decision = "Approved", approvedBy = user) =>
-  kubectl(["--as", user, "-n", NS, "patch", "remediationaction", name, "--type=merge", "-p", JSON.stringify({ spec: { approval: { decision, approvedBy } } })]);
+  kubectl(["--as", user, "-n", NS, "patch", "remediationactions.smartops.io", name, "--type=merge", "-p", JSON.stringify({ spec: { approval: { decision, approvedBy } } })]);
 
 describe("approval", () => {
   it("waits in PendingApproval, refuses approvers without the approve verb or a forged name, then runs when approved", async () => {

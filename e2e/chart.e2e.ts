@@ -126,7 +126,7 @@ describe("on the control plane", () => {
     await waitFor("operator and shim Deployments ready", async () => (await readyReplicas(FULLNAME)) === 2 && (await readyReplicas(`${FULLNAME}-shim`)) === 2, 90_000);
     const pods = await c.core.listNamespacedPod({ namespace: NS, labelSelector: `app.kubernetes.io/instance=${RELEASE}` });
     expect(pods.items.map((p) => p.metadata?.labels?.["app.kubernetes.io/component"]).sort()).toEqual(["operator", "operator", "shim", "shim"]);
-    const policy = ok(kubectlRun(["get", "guardrailpolicy", "default", "-n", NS, "-o", "jsonpath={.spec.replicas.max} {.spec.cooldownSeconds.restart}"]), "policy");
+    const policy = ok(kubectlRun(["get", "guardrailpolicies.smartops.io", "default", "-n", NS, "-o", "jsonpath={.spec.replicas.max} {.spec.cooldownSeconds.restart}"]), "policy");
     expect(policy).toBe("8 300");
   });
 
@@ -174,7 +174,8 @@ describe("on the control plane", () => {
       expect(ok(kubectlRun(["get", "deployments,services,roles", "-n", ns, "-o", "name"]), "objects")).toBe("");
       expect(ok(kubectlRun(["get", ...crds, "-o", "name"]), "CRDs kept").trim().split("\n")).toHaveLength(4);
     } finally {
-      kubectlRun(["delete", ...crds, "--ignore-not-found", "--wait=false"]);
+      // Gone before the next file runs: its kinds share names with smartops.io's.
+      kubectlRun(["delete", ...crds, "--ignore-not-found", "--timeout=60s"]);
     }
   }, 300_000);
 });

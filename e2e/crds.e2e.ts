@@ -22,9 +22,9 @@ describe("CustomResourceDefinitions", () => {
   });
 
   it("shows field descriptions through kubectl explain", () => {
-    const out = kubectl(["explain", "remediationactions.spec.verifyTimeoutSeconds"]);
+    const out = kubectl(["explain", "--api-version=smartops.io/v1alpha1", "remediationactions.spec.verifyTimeoutSeconds"]);
     expect(out).toContain("How long one verification attempt may take.");
-    expect(kubectl(["explain", "guardrailpolicies.spec.paused"])).toContain("Kill switch");
+    expect(kubectl(["explain", "--api-version=smartops.io/v1alpha1", "guardrailpolicies.spec.paused"])).toContain("Kill switch");
   });
 });
 

@@ -102,7 +102,7 @@ try {
     await apply(demo("samples/demo/erp-simulator.yaml"), true);
     await apply(demo("samples/demo/agent.yaml"));
     // Re-created, not applied: apply would keep fields the tour or a runbook patched in (rules, pause, approval).
-    await k(["delete", "guardrailpolicy", "default", "-n", NS, "--ignore-not-found"]);
+    await k(["delete", "guardrailpolicies.smartops.io", "default", "-n", NS, "--ignore-not-found"]);
     await apply(demo("samples/valid/guardrailpolicy-default.yaml"));
     status("waiting for the rollout");
     await k(["-n", NS, "rollout", "status", "deployment/erp-simulator", "--timeout=120s"]);
@@ -181,8 +181,9 @@ interface ActionView {
   };
 }
 
+/** Fully qualified: another API group may serve a kind of the same name. */
 async function getJson<T>(plural: string, name: string): Promise<T> {
-  return JSON.parse(await k(["get", plural, name, "-n", NS, "-o", "json"])) as T;
+  return JSON.parse(await k(["get", `${plural}.smartops.io`, name, "-n", NS, "-o", "json"])) as T;
 }
 
 async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
