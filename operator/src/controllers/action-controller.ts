@@ -19,7 +19,7 @@ import { failpoint } from "../k8s/failpoints.ts";
 import { writeStatus } from "../k8s/smartops.ts";
 import type { EffectivePolicy } from "../remediation/policy.ts";
 import { type ActionRecord, evaluateGuardrails } from "../remediation/guardrails.ts";
-import { rolloutStatus } from "../remediation/rollout.ts";
+import { podsSince, rolloutStatus } from "../remediation/rollout.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { contextFromTraceparent, contextFromUid } from "../telemetry/trace-context.ts";
 import { ATTR, inSpan } from "../telemetry/tracing.ts";
@@ -323,7 +323,7 @@ export class ActionController {
     }
     const startedAt = Date.parse(a.status?.startedAt ?? "") || now;
     const targetPods = podsOf(d, this.d.pods);
-    const newPods = targetPods.filter((p) => Date.parse(p.metadata?.creationTimestamp as unknown as string) >= startedAt - 1000);
+    const newPods = podsSince(targetPods, startedAt, a.spec.type === "delete-pod" ? a.status?.intent?.podUID : undefined);
     const rollout = rolloutStatus(d, newPods);
     const evictedStillThere = a.spec.type === "delete-pod" && targetPods.some((p) => p.metadata?.uid === a.status?.intent?.podUID);
     const ns = a.metadata.namespace;

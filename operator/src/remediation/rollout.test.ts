@@ -1,6 +1,6 @@
 import type { V1ContainerStatus, V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { rolloutStatus, unhealthyPods } from "./rollout.ts";
+import { podsSince, rolloutStatus, unhealthyPods } from "./rollout.ts";
 
 const deployment = (over: { generation?: number; replicas?: number; status?: V1Deployment["status"] } = {}): V1Deployment => ({
   metadata: { name: "erp", namespace: "ns", generation: over.generation ?? 2 },
@@ -100,5 +100,20 @@ describe("unhealthyPods", () => {
   it("counts exactly the threshold as unhealthy", () => {
     expect(unhealthyPods([pod("edge", { ready: false, since: ago(120) })], NOW, 120)).toHaveLength(1);
     expect(unhealthyPods([pod("edge", { ready: false, since: ago(119) })], NOW, 120)).toHaveLength(0);
+  });
+});
+
+describe("podsSince", () => {
+  const at = Date.parse("2026-11-23T12:00:01.500Z");
+  const pod = (name: string, created: string, extra: Partial<V1Pod["metadata"]> = {}): V1Pod => ({ metadata: { name, uid: `uid-${name}`, creationTimestamp: created as unknown as Date, ...extra } });
+
+  it("keeps pods created since the start (whole-second timestamps, a second of slack), drops older ones", () => {
+    const pods = [pod("old", "2026-11-23T11:59:59Z"), pod("same-second", "2026-11-23T12:00:01Z"), pod("new", "2026-11-23T12:00:03Z")];
+    expect(podsSince(pods, at).map((p) => p.metadata?.name)).toEqual(["same-second", "new"]);
+  });
+
+  it("never counts the evicted pod or a terminating one, however recent", () => {
+    const pods = [pod("victim", "2026-11-23T12:00:01Z"), pod("leaving", "2026-11-23T12:00:02Z", { deletionTimestamp: new Date(at) }), pod("replacement", "2026-11-23T12:00:02Z")];
+    expect(podsSince(pods, at, "uid-victim").map((p) => p.metadata?.name)).toEqual(["replacement"]);
   });
 });

@@ -67,6 +67,20 @@ function containerStatuses(pod: V1Pod): V1ContainerStatus[] {
   return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
 }
 
+/**
+ * The pods an action may have brought into being, whose crashes fail its
+ * verification: created since the action started (creationTimestamp has whole
+ * seconds, so with a second of slack), not terminating, and never the pod the
+ * action itself evicted — that one is still crash-looping on its way out.
+ */
+export function podsSince(pods: readonly V1Pod[], startedAtMs: number, evictedUid?: string): V1Pod[] {
+  return pods.filter((p) => {
+    if (p.metadata?.deletionTimestamp || (evictedUid !== undefined && p.metadata?.uid === evictedUid)) return false;
+    const created = toMs(p.metadata?.creationTimestamp as Date | string | undefined);
+    return created !== undefined && created >= startedAtMs - 1000;
+  });
+}
+
 /** CrashLoopBackOff or OOMKilled (now or last time), described; undefined when neither. */
 export function crashProblem(pod: V1Pod): string | undefined {
   for (const c of containerStatuses(pod)) {
