@@ -1,11 +1,11 @@
 // The harness stops exactly the processes it started: also when its owner is
 // killed with SIGKILL, and never a PID that is not one of its binaries.
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { describe, expect, it } from "vitest";
-import { COMPONENTS, type ClusterState, loadState, stopCluster } from "./controlplane/cluster.ts";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { attachedDir, COMPONENTS, type ClusterState, loadState, stopCluster } from "./controlplane/cluster.ts";
 import { reapStale } from "./controlplane/registry.ts";
 import { waitFor } from "./support/kube.ts";
 
@@ -42,6 +42,13 @@ describe("control plane harness", () => {
     expect(pids(state).every(alive)).toBe(true);
 
     const bystander = spawn("sleep", ["60"]);
+    // A detached operator left by `make dev` against this cluster (its command line names our entry point),
+    // and a pid file that points at someone else's process.
+    const attached = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)", resolve(import.meta.dirname, "../operator/src/cmd/operator.ts")], { stdio: "ignore" });
+    onTestFinished(() => void attached.kill("SIGKILL"));
+    mkdirSync(attachedDir(state), { recursive: true });
+    writeFileSync(join(attachedDir(state), "operator.pid"), `${attached.pid}\n`);
+    writeFileSync(join(attachedDir(state), "shim.pid"), `${bystander.pid}\n`);
     owner.kill("SIGKILL");
     await waitFor("owner gone", () => !alive(owner.pid!), 10_000);
     expect(pids(state).every(alive), "components outlive a SIGKILLed owner until reaped").toBe(true);
@@ -49,6 +56,7 @@ describe("control plane harness", () => {
     const reaped = reapStale(() => {}, cache);
     expect(reaped).toBe(1);
     await waitFor("components stopped", () => pids(state).every((p) => !alive(p)), 20_000);
+    await waitFor("attached operator stopped", () => !alive(attached.pid!), 10_000);
     expect(alive(bystander.pid!)).toBe(true);
     expect(existsSync(dir)).toBe(false);
     bystander.kill();

@@ -7,7 +7,7 @@
 // there are ever signalled, and only after checking they still run our binary.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -107,7 +107,34 @@ export async function startCluster(opts: StartOptions = {}): Promise<ClusterStat
 }
 
 /** Stops exactly the processes recorded in the state, newest first, then removes the data. */
+/**
+ * Where processes run against this cluster by someone else (the e2e run of
+ * `make dev` starts the operator and the shim detached) leave their pid files,
+ * so that they go down with the cluster, also when it is reaped after its owner
+ * was killed.
+ */
+export const attachedDir = (state: ClusterState) => join(state.dir, "attached");
+
+const OPERATOR_ENTRIES = `${resolve(import.meta.dirname, "../..")}/operator/src/cmd/`;
+
+/** SIGKILLs the attached processes that are this checkout's operator or shim; nothing else. */
+function stopAttached(state: ClusterState): void {
+  const dir = attachedDir(state);
+  if (!existsSync(dir)) return;
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".pid"))) {
+    const pid = Number(readFileSync(join(dir, file), "utf8").trim());
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(OPERATOR_ENTRIES)) continue;
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* gone already */
+    }
+  }
+}
+
 export function stopCluster(state: ClusterState, opts: { keepDir?: boolean } = {}): void {
+  stopAttached(state);
   const running = [...COMPONENTS].reverse().map((c) => state.processes[c]).filter((p): p is ProcessState => p !== undefined);
   for (const p of running) signalOurs(state, p.pid, "SIGTERM");
   const deadline = Date.now() + 10_000;

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { signalName } from "../../operator/src/shim/mapping.ts";
-import { freePort } from "../controlplane/cluster.ts";
+import { attachedDir, freePort, loadState } from "../controlplane/cluster.ts";
 import { clients } from "../support/kube.ts";
 import { getAction, signalStatus } from "../support/loop.ts";
 import { scenarios, windows } from "./scenarios.ts";
@@ -15,7 +15,10 @@ import { scenarios, windows } from "./scenarios.ts";
 const ROOT = resolve(import.meta.dirname, "../..");
 const NS = "e2e-dev";
 const c = clients();
-const dir = mkdtempSync(join(tmpdir(), "smartops-dev-e2e-"));
+// Under the test cluster's dir when there is one, so the detached operator and shim
+// go down with the cluster even if this run is killed (see attachedDir).
+const clusterDir = inject("clusterDir");
+const dir = clusterDir ? attachedDir(loadState(clusterDir)) : mkdtempSync(join(tmpdir(), "smartops-dev-e2e-"));
 let env: Record<string, string>;
 let ports: { operator: number; shim: number };
 
