@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { kubectlRun, render } from "./support/helm.ts";
 import { clients, waitFor } from "./support/kube.ts";
-import { serviceAccountKubeconfig, startOperator } from "./support/operator.ts";
-import { serviceAccountToken, startShimProcess } from "./support/shim.ts";
+import { serviceAccountKubeconfig, serviceAccountToken, startOperator } from "./support/operator.ts";
+import { startShimProcess } from "./support/shim.ts";
 
 type Who = "OPERATOR" | "SHIM" | "APPROVER";
 /** Where the check is made: a watched workload namespace, the release's, one not watched, or cluster scope. */

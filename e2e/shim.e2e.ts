@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signalName } from "../operator/src/shim/mapping.ts";
 import { applySmartops, clients, ensureNamespace, kubectl, waitFor } from "./support/kube.ts";
 import { createDeployment, getAction, permissive, signalStatus, waitForPhase } from "./support/loop.ts";
-import { type OperatorProcess, operatorUnderOwnRbac } from "./support/operator.ts";
-import { serviceAccountToken, type ShimProcess, shimUnderOwnRbac } from "./support/shim.ts";
+import { type OperatorProcess, operatorUnderOwnRbac, serviceAccountToken } from "./support/operator.ts";
+import { type ShimProcess, shimUnderOwnRbac } from "./support/shim.ts";
 
 const c = clients();
 const NS = "e2e-shim";

@@ -9,9 +9,9 @@ import { signalName } from "../operator/src/shim/mapping.ts";
 import { parseTraceparent } from "../operator/src/telemetry/trace-context.ts";
 import { applySmartops, clients, ensureNamespace, kubectl, waitFor } from "./support/kube.ts";
 import { createDeployment, permissive, rca, signalStatus, signalToAction, waitForPhase } from "./support/loop.ts";
-import { type OperatorProcess, operatorUnderOwnRbac } from "./support/operator.ts";
+import { type OperatorProcess, operatorUnderOwnRbac, serviceAccountToken } from "./support/operator.ts";
 import { OTLP_KIND, type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./support/otlp.ts";
-import { serviceAccountToken, type ShimProcess, shimUnderOwnRbac } from "./support/shim.ts";
+import { type ShimProcess, shimUnderOwnRbac } from "./support/shim.ts";
 
 const c = clients();
 const NS = "e2e-tracing";

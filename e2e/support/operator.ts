@@ -16,8 +16,8 @@ export function installOperatorRbac(namespace = OPERATOR_NAMESPACE): void {
   for (const m of componentManifests("operator", namespace)) kubectl(["apply", "--server-side", "-f", "-"], m);
 }
 
-/** A kubeconfig holding a fresh token of the given ServiceAccount (TokenRequest API). */
-export async function serviceAccountKubeconfig(c: Clients, namespace: string, name: string, audiences?: string[]): Promise<string> {
+/** A raw ServiceAccount token (TokenRequest) for the given audiences. */
+export async function serviceAccountToken(c: Clients, namespace: string, name: string, audiences?: string[]): Promise<string> {
   const tr = await waitFor(`token for ${namespace}/${name}`, () =>
     c.core.createNamespacedServiceAccountToken({
       namespace,
@@ -25,11 +25,17 @@ export async function serviceAccountKubeconfig(c: Clients, namespace: string, na
       body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 7200, ...(audiences ? { audiences } : {}) } },
     }),
   );
+  const token = tr.status?.token;
+  if (!token) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
+  return token;
+}
+
+/** A kubeconfig holding a fresh token of the given ServiceAccount (TokenRequest API). */
+export async function serviceAccountKubeconfig(c: Clients, namespace: string, name: string, audiences?: string[]): Promise<string> {
+  const token = await serviceAccountToken(c, namespace, name, audiences);
   const admin = c.kc.getCurrentCluster()!;
   const ca = Buffer.from(admin.caData ?? "", "base64").toString("utf8");
   const file = join(tmpdir(), `smartops-${namespace}-${name}-${process.pid}-${Date.now()}.kubeconfig`);
-  const token = tr.status?.token;
-  if (!token) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
   writeFileSync(file, kubeconfigYaml(admin.server, ca, token, `${namespace}-${name}`), { mode: 0o600 });
   return file;
 }

@@ -6,26 +6,12 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../controlplane/cluster.ts";
-import { type Clients, kubectl, waitFor } from "./kube.ts";
+import { type Clients, kubectl } from "./kube.ts";
 import { OPERATOR_NAMESPACE, serviceAccountKubeconfig } from "./operator.ts";
 import { componentManifests, launch, waitReady } from "./processes.ts";
 
 export function installShimRbac(namespace = OPERATOR_NAMESPACE): void {
   for (const m of componentManifests("shim", namespace)) kubectl(["apply", "--server-side", "-f", "-"], m);
-}
-
-/** A raw ServiceAccount token (TokenRequest) for the given audiences. */
-export async function serviceAccountToken(c: Clients, namespace: string, name: string, audiences?: string[]): Promise<string> {
-  const tr = await waitFor(`token for ${namespace}/${name}`, () =>
-    c.core.createNamespacedServiceAccountToken({
-      namespace,
-      name,
-      body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600, ...(audiences ? { audiences } : {}) } },
-    }),
-  );
-  const token = tr.status?.token;
-  if (!token) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
-  return token;
 }
 
 export interface ShimProcess {
