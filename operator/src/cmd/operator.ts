@@ -6,6 +6,7 @@ import { z } from "zod";
 import { runOperator, type OperatorConfig } from "../operator.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { startTracing, TracingConfigError } from "../telemetry/tracing.ts";
+import { hostPort, listenAddress, parseEnv } from "./env.ts";
 
 const seconds = z.coerce.number().positive();
 const env = z.object({
@@ -15,7 +16,7 @@ const env = z.object({
   SMARTOPS_WATCH_NAMESPACE: z.string().optional(),
   SMARTOPS_IDENTITY: z.string().min(1).optional(),
   POD_NAME: z.string().min(1).optional(),
-  SMARTOPS_LISTEN: z.string().regex(/^[^:]*:\d+$/, "must be host:port, e.g. 0.0.0.0:8080").default("0.0.0.0:8080"),
+  SMARTOPS_LISTEN: listenAddress("0.0.0.0:8080"),
   SMARTOPS_LEADER_ELECT: z.enum(["true", "false"]).default("true"),
   SMARTOPS_LEASE_NAME: z.string().min(1).default("smartops-operator"),
   SMARTOPS_LEASE_DURATION_SECONDS: seconds.default(15),
@@ -29,17 +30,12 @@ const env = z.object({
 });
 
 const log = createLogger("operator");
-const parsed = env.safeParse(process.env);
-if (!parsed.success) {
-  for (const issue of parsed.error.issues) log.error("invalid configuration", { variable: issue.path.join("."), problem: issue.message });
-  process.exit(2);
-}
-const e = parsed.data;
+const e = parseEnv(env, log);
 if (e.SMARTOPS_RENEW_DEADLINE_SECONDS >= e.SMARTOPS_LEASE_DURATION_SECONDS) {
   log.error("invalid configuration", { variable: "SMARTOPS_RENEW_DEADLINE_SECONDS", problem: "must be shorter than SMARTOPS_LEASE_DURATION_SECONDS" });
   process.exit(2);
 }
-const [host, port] = [e.SMARTOPS_LISTEN.slice(0, e.SMARTOPS_LISTEN.lastIndexOf(":")), Number(e.SMARTOPS_LISTEN.slice(e.SMARTOPS_LISTEN.lastIndexOf(":") + 1))];
+const { host, port } = hostPort(e.SMARTOPS_LISTEN);
 
 const config: OperatorConfig = {
   kubeconfig: e.KUBECONFIG,

@@ -7,10 +7,11 @@ import { kubeBackend } from "../shim/backend.ts";
 import { DEFAULT_CONFIG, type ShimConfig, startShim } from "../shim/server.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { startTracing, TracingConfigError } from "../telemetry/tracing.ts";
+import { hostPort, listenAddress, parseEnv } from "./env.ts";
 
 const env = z.object({
   KUBECONFIG: z.string().optional(),
-  SMARTOPS_SHIM_LISTEN: z.string().regex(/^[^:]*:\d+$/, "must be host:port, e.g. 0.0.0.0:8000").default("0.0.0.0:8000"),
+  SMARTOPS_SHIM_LISTEN: listenAddress("0.0.0.0:8000"),
   SMARTOPS_SHIM_DEFAULT_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a namespace name").max(63).default(DEFAULT_CONFIG.defaultNamespace),
   SMARTOPS_SHIM_AUDIENCE: z.string().min(1).default(DEFAULT_CONFIG.audience),
   SMARTOPS_SHIM_ALLOW_ANONYMOUS: z.enum(["true", "false"]).default("false"),
@@ -22,15 +23,9 @@ const env = z.object({
 });
 
 const log = createLogger("shim");
-const parsed = env.safeParse(process.env);
-if (!parsed.success) {
-  for (const issue of parsed.error.issues) log.error("invalid configuration", { variable: issue.path.join("."), problem: issue.message });
-  process.exit(2);
-}
-const e = parsed.data;
-const cut = e.SMARTOPS_SHIM_LISTEN.lastIndexOf(":");
-const host = e.SMARTOPS_SHIM_LISTEN.slice(0, cut) || "0.0.0.0";
-const port = Number(e.SMARTOPS_SHIM_LISTEN.slice(cut + 1));
+const e = parseEnv(env, log);
+const listen = hostPort(e.SMARTOPS_SHIM_LISTEN);
+const [host, port] = [listen.host || "0.0.0.0", listen.port];
 
 const config: ShimConfig = {
   ...DEFAULT_CONFIG,
