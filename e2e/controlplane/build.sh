@@ -44,8 +44,15 @@ if [ -f "$out/.complete" ]; then
   exit 0
 fi
 
-avail_kb=$(df -Pk "$(dirname "$cache")" 2>/dev/null | awk 'NR==2{print $4}' || echo 0)
-if [ -n "$avail_kb" ] && [ "$avail_kb" -lt $((8 * 1024 * 1024)) ]; then
+# Ask df about the nearest directory that exists: on a fresh account neither the
+# cache nor ~/.cache exists yet, and df on a missing path fails (which must not
+# read as "0 bytes free").
+probe=$cache
+while [ ! -d "$probe" ] && [ "$probe" != / ]; do probe=$(dirname "$probe"); done
+avail_kb=$(df -Pk "$probe" 2>/dev/null | awk 'NR==2{print $4}')
+if [ -z "$avail_kb" ]; then
+  echo "could not tell the free space under $cache (df $probe failed); building anyway" >&2
+elif [ "$avail_kb" -lt $((8 * 1024 * 1024)) ]; then
   echo "control plane build needs about 8 GiB free under $cache; only $((avail_kb / 1024)) MiB left" >&2
   exit 1
 fi
