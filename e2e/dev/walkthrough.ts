@@ -172,12 +172,13 @@ async function post(x: Post, token: string): Promise<{ status: number; body: Rec
 
 interface SignalStatus { phase?: string; reason?: string; message?: string; verified?: boolean; actionRef?: { name: string } }
 interface ActionView {
-  spec: { type: string; dryRun?: boolean; scale?: { replicas: number } };
+  spec: { type: string; dryRun?: boolean; scale?: { replicas?: number; by?: number } };
   status?: {
     phase?: string; reason?: string; message?: string;
     conditions?: { type: string; status: string; reason: string; message: string }[];
     verification?: { status: string; message?: string; observed?: Record<string, number> };
-    dryRunResult?: { summary: string };
+    dryRunResult?: { summary: string; toReplicas?: number };
+    intent?: { replicas?: number };
   };
 }
 
@@ -245,7 +246,9 @@ async function walk(s: Scenario, token: string): Promise<(Outcome & { action?: s
     const a = out.action;
     const st = a.status ?? {};
     const guard = st.conditions?.find((x) => x.type === "GuardrailsPassed");
-    const kind = `${a.spec.type}${a.spec.scale ? ` → ${a.spec.scale.replicas} replicas` : ""}${a.spec.dryRun ? ", dry run" : ""}`;
+    const to = st.intent?.replicas ?? st.dryRunResult?.toReplicas ?? a.spec.scale?.replicas;
+    const scale = a.spec.scale ? (to !== undefined ? ` → ${to} replicas` : ` by ${a.spec.scale.by}`) : "";
+    const kind = `${a.spec.type}${scale}${a.spec.dryRun ? ", dry run" : ""}`;
     p.line(`    action    ${out.actionName} (${kind})`);
     p.line(`    guardrail ${guard?.status === "True" ? green("passed") : yellow(`blocked: ${st.reason}`)} — ${guard?.message ?? st.message ?? ""}`);
     if (st.dryRunResult) p.line(`    dry run   ${st.dryRunResult.summary}`);

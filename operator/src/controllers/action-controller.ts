@@ -14,6 +14,7 @@ import { ConditionType, Reason, type ReasonName } from "../api/v1alpha1/reasons.
 import { type RemediationActionStatus, TERMINAL_PHASES } from "../api/v1alpha1/remediation-action.ts";
 import { isConflict, isNotFound, isTooManyRequests, KubeError, type KubeClients } from "../k8s/client.ts";
 import type { EventRecorder } from "../k8s/events.ts";
+import { readDeployment } from "../k8s/deployments.ts";
 import { execute, type ExecutionResult, type Intent, stampOf } from "../k8s/executors/index.ts";
 import { failpoint } from "../k8s/failpoints.ts";
 import { writeStatus } from "../k8s/smartops.ts";
@@ -55,7 +56,12 @@ export interface ActionControllerDeps {
 
 type Step = { done: boolean; requeueAfterMs?: number };
 type Next = { action: RemediationAction; requeueAfterMs?: number; wait?: boolean };
-type Outcome = { kind: "done"; result: ExecutionResult } | { kind: "retry"; retryAfterMs: number } | { kind: "failed"; next: Next };
+type Outcome =
+  | { kind: "done"; result: ExecutionResult }
+  | { kind: "retry"; retryAfterMs: number }
+  | { kind: "failed"; next: Next }
+  /** The Deployment changed since the scale's target was computed (409 on the guarded write). */
+  | { kind: "stale" };
 
 export const targetKey = (a: RemediationAction) => `${a.metadata.namespace}/${a.spec.target.name}`;
 
@@ -144,10 +150,18 @@ export class ActionController {
 
   // --- Pending / PendingApproval: guardrails, approval, intent ---------------------
 
-  private async admit(a: RemediationAction): Promise<Next> {
+  /**
+   * `fresh`: a reading of the Deployment taken just now (a recompute after a
+   * refused scale passes its own); `note` says why the intent is recorded again.
+   */
+  private async admit(a: RemediationAction, recompute?: { fresh: V1Deployment | undefined; note: string }): Promise<Next> {
     const now = this.now();
     const ns = a.metadata.namespace;
-    const d = this.d.deployments.get(ns, a.spec.target.name);
+    // A scale's target is computed from the replica count, so it is read from the
+    // API server: the informer's copy may lag behind the last write.
+    const d = recompute ? recompute.fresh
+      : a.spec.type === "scale" ? await readDeployment(this.d.clients, ns, a.spec.target.name)
+      : this.d.deployments.get(ns, a.spec.target.name);
     const policy = policyFor({ namespace: ns, name: a.spec.target.name, labels: d?.metadata?.labels }, this.d.policies, this.d.operatorNamespace);
     const decision = evaluateGuardrails({
       action: {
@@ -155,7 +169,7 @@ export class ActionController {
         namespace: ns,
         type: a.spec.type,
         targetNamespace: a.spec.target.namespace,
-        replicas: a.spec.scale?.replicas,
+        ...(a.spec.scale ? { scale: a.spec.scale } : {}),
         patch: a.spec.patch,
       },
       target: { exists: d !== undefined, replicas: d?.spec?.replicas ?? 0 },
@@ -167,7 +181,9 @@ export class ActionController {
 
     if (decision.verdict === "block") {
       loopGuardrailBlocksTotal.inc({ reason: decision.reason });
-      return this.finish(a, "Blocked", decision.reason, decision.message, (st) => {
+      const message = recompute ? `${decision.message} (${recompute.note})` : decision.message;
+      return this.finish(a, "Blocked", decision.reason, message, (st) => {
+        delete st.intent;
         st.guardrailPolicies = sources;
         st.conditions = cond(st, a, ConditionType.GuardrailsPassed, "False", decision.reason, decision.message, now);
       });
@@ -204,9 +220,9 @@ export class ActionController {
       return { action: a, wait: true, requeueAfterMs: deadline - now };
     }
 
-    if (a.spec.dryRun) return this.dryRun(a, d, decision.message, sources, now);
+    if (a.spec.dryRun) return this.dryRun(a, d, decision.message, sources, now, decision.replicas);
 
-    const intent = d ? concreteIntent(a, d, podsOf(d, this.d.pods), now) : undefined;
+    const intent = d ? concreteIntent(a, d, podsOf(d, this.d.pods), now, decision.replicas) : undefined;
     if (!intent || !intent.ok) {
       const reason = intent?.reason ?? Reason.TargetNotFound;
       const message = intent?.message ?? `Deployment ${ns}/${a.spec.target.name} not found`;
@@ -219,7 +235,7 @@ export class ActionController {
     const stored = await this.write(a, (st) => {
       st.phase = "Executing";
       st.reason = Reason.IntentRecorded;
-      st.message = describeIntent(a, intent.intent);
+      st.message = `${describeIntent(a, intent.intent)}${recompute ? ` (${recompute.note})` : ""}`;
       st.intent = intent.intent;
       st.startedAt = new Date(now).toISOString();
       st.guardrailPolicies = sources;
@@ -231,15 +247,16 @@ export class ActionController {
     return { action: stored };
   }
 
-  private async dryRun(a: RemediationAction, d: V1Deployment | undefined, guardrailMessage: string, sources: string[], now: number): Promise<Next> {
+  private async dryRun(a: RemediationAction, d: V1Deployment | undefined, guardrailMessage: string, sources: string[], now: number, replicas: number | undefined): Promise<Next> {
     if (!d) {
       return this.finish(a, "Blocked", Reason.TargetNotFound, `Deployment ${a.metadata.namespace}/${a.spec.target.name} not found`);
     }
-    const intent = concreteIntent(a, d, podsOf(d, this.d.pods), now);
+    const intent = concreteIntent(a, d, podsOf(d, this.d.pods), now, replicas);
     if (!intent.ok) return this.finish(a, "Blocked", intent.reason, intent.message);
     const outcome = await this.executeSafely(a, intent.intent, true, d);
     if (outcome.kind === "failed") return outcome.next;
-    if (outcome.kind === "retry") return { action: a, wait: true, requeueAfterMs: outcome.retryAfterMs };
+    // A dry run that met a moving Deployment just runs again on the next reconcile.
+    if (outcome.kind === "retry" || outcome.kind === "stale") return { action: a, wait: true, requeueAfterMs: outcome.kind === "retry" ? outcome.retryAfterMs : 100 };
     const result = outcome.result;
     return this.finish(a, "Succeeded", Reason.DryRunSucceeded, result.summary, (st) => {
       st.guardrailPolicies = sources;
@@ -265,11 +282,17 @@ export class ActionController {
       const outcome = await this.executeSafely(a, intent, false, d);
       if (outcome.kind === "failed") return outcome.next;
       if (outcome.kind === "retry") return { action: a, wait: true, requeueAfterMs: outcome.retryAfterMs };
+      if (outcome.kind === "stale") return this.recomputeScale(a, intent);
       summary = outcome.result.summary;
       failpoint("after-act");
       const created = Date.parse(a.metadata.creationTimestamp as unknown as string);
       if (Number.isFinite(created)) actionLatency.observe({ action_type: a.spec.type }, (now - created) / 1000);
     }
+    return this.executed(a, d, summary, now);
+  }
+
+  /** The mutation took effect: record it, then verify (or finish when verify is off). */
+  private async executed(a: RemediationAction, d: V1Deployment | undefined, summary: string, now: number): Promise<Next> {
     this.d.events.record(ref(a), "Normal", Reason.Executed, titleCase(a.spec.type), summary);
     if (d) this.d.events.record(deploymentRef(d), "Normal", "SmartopsRemediation", titleCase(a.spec.type), `${summary} (RemediationAction ${a.metadata.name})`);
     if (!a.spec.verify) {
@@ -289,12 +312,30 @@ export class ActionController {
     return { action: stored };
   }
 
+  /**
+   * The scale's guarded write was refused: the Deployment changed after the
+   * target was computed. Our own write may be the change (applied, then the
+   * status write failed and the cache still lags): the stamp on a fresh reading
+   * says so. Otherwise the target is computed again from that reading, through
+   * the guardrails, and recorded before the next attempt — never the old number.
+   */
+  private async recomputeScale(a: RemediationAction, intent: Intent): Promise<Next> {
+    const fresh = await readDeployment(this.d.clients, a.metadata.namespace, a.spec.target.name);
+    if (fresh && stampOf(fresh) === a.metadata.uid) {
+      return this.executed(a, fresh, `${describeIntent(a, intent)} (already applied)`, this.now());
+    }
+    const now = fresh?.spec?.replicas;
+    const note = `recomputed: the Deployment changed after the target was computed from ${intent.fromReplicas} replica(s)${now !== undefined ? ` and has ${now} now` : " and is gone"}`;
+    return this.admit(a, { fresh, note });
+  }
+
   /** Runs an executor; maps API failures onto Failed / retry-later instead of throwing where that is final. */
   private async executeSafely(a: RemediationAction, intent: Intent, dryRun: boolean, d: V1Deployment | undefined): Promise<Outcome> {
     this.d.guard?.();
     try {
       return { kind: "done", result: await execute(this.d.clients, { action: a, intent, dryRun, deployment: d }) };
     } catch (err) {
+      if (a.spec.type === "scale" && isConflict(err) && intent.resourceVersion) return { kind: "stale" };
       if (isTooManyRequests(err)) {
         const retryAfterMs = ((err as KubeError).retryAfterSeconds ?? 5) * 1000;
         this.d.events.record(ref(a), "Normal", Reason.EvictionRetry, titleCase(a.spec.type), `API answered 429 (PodDisruptionBudget?): retrying in ${retryAfterMs / 1000}s`);
@@ -470,8 +511,14 @@ function byAge(x: RemediationAction, y: RemediationAction): number {
 
 function describeIntent(a: RemediationAction, i: Intent): string {
   switch (a.spec.type) {
-    case "scale":
-      return `scale Deployment ${a.metadata.namespace}/${a.spec.target.name} ${i.fromReplicas} -> ${i.replicas}`;
+    case "scale": {
+      const by = a.spec.scale?.by;
+      const decided = a.spec.scale?.decidedAtReplicas;
+      const step = by !== undefined ? ` (${by > 0 ? "+" : ""}${by}` + (decided !== undefined && decided !== i.fromReplicas
+        ? `; decided at ${decided} replicas, the Deployment had ${i.fromReplicas} when the target was computed)`
+        : ")") : "";
+      return `scale Deployment ${a.metadata.namespace}/${a.spec.target.name} ${i.fromReplicas} -> ${i.replicas}${step}`;
+    }
     case "restart":
       return `restart Deployment ${a.metadata.namespace}/${a.spec.target.name} (restartedAt ${i.restartedAt})`;
     case "patch":

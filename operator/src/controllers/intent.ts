@@ -10,11 +10,20 @@ import { unhealthyPods } from "../remediation/rollout.ts";
 
 export type IntentDecision = { ok: true; intent: Intent } | { ok: false; reason: BlockReasonName; message: string };
 
-export function concreteIntent(action: RemediationAction, d: V1Deployment, targetPods: readonly V1Pod[], now: number): IntentDecision {
+/**
+ * `replicas` is the count the guardrails computed and allowed for a scale, from
+ * the same reading of `d`; the intent keeps that reading's resourceVersion so the
+ * write can be refused if the Deployment moved in between.
+ */
+export function concreteIntent(action: RemediationAction, d: V1Deployment, targetPods: readonly V1Pod[], now: number, replicas?: number): IntentDecision {
   const recordedAt = new Date(now).toISOString();
   switch (action.spec.type) {
-    case "scale":
-      return { ok: true, intent: { fromReplicas: d.spec?.replicas ?? 1, replicas: action.spec.scale!.replicas, recordedAt } };
+    case "scale": {
+      const to = replicas ?? action.spec.scale?.replicas;
+      if (to === undefined) return { ok: false, reason: BlockReason.MinReplicasViolated, message: "scale action has no computed target" };
+      const rv = d.metadata?.resourceVersion;
+      return { ok: true, intent: { fromReplicas: d.spec?.replicas ?? 1, replicas: to, ...(rv ? { resourceVersion: rv } : {}), recordedAt } };
+    }
     case "restart":
       return { ok: true, intent: { restartedAt: recordedAt, recordedAt } };
     case "patch": {

@@ -107,7 +107,9 @@ export class SignalController {
       spec: {
         type: decision.actionType,
         target: { kind: "Deployment", namespace, name: match.name },
-        ...(decision.actionType === "scale" ? { scale: { replicas: current + (decision.scaleStep ?? 1) } } : {}),
+        // Relative: the target is computed from a fresh read when the action executes
+        // (it may wait in the queue or for approval while the Deployment moves).
+        ...(decision.actionType === "scale" ? { scale: { by: decision.scaleStep ?? 1, decidedAtReplicas: current } } : {}),
         ...(decision.actionType === "delete-pod" ? { deletePod: { notReadyThresholdSeconds: 120 } } : {}),
         dryRun: decision.dryRun,
         verify: true,

@@ -53,19 +53,19 @@ describe("evaluateGuardrails: each reason", () => {
   });
 
   it("MaxReplicasExceeded, with the numbers and the policy in the message", () => {
-    const d = evaluateGuardrails(input({ action: { type: "scale", replicas: 9 }, target: { exists: true, replicas: 8 } }));
+    const d = evaluateGuardrails(input({ action: { type: "scale", scale: { replicas: 9 } }, target: { exists: true, replicas: 8 } }));
     expect(d).toEqual({ verdict: "block", reason: "MaxReplicasExceeded", message: "scale to 9 exceeds maxReplicas 8 (policy smartops-dev/default)" });
   });
 
   it("MinReplicasViolated", () => {
-    expect(evaluateGuardrails(input({ action: { type: "scale", replicas: 0 }, target: { exists: true, replicas: 1 } }))).toMatchObject({ reason: "MinReplicasViolated" });
+    expect(evaluateGuardrails(input({ action: { type: "scale", scale: { replicas: 0 } }, target: { exists: true, replicas: 1 } }))).toMatchObject({ reason: "MinReplicasViolated" });
     expect(evaluateGuardrails(input({ action: { type: "scale" } }))).toMatchObject({ reason: "MinReplicasViolated" });
   });
 
   it("MaxScaleStepExceeded, both ways", () => {
-    expect(evaluateGuardrails(input({ action: { type: "scale", replicas: 5 } }))).toMatchObject({ reason: "MaxScaleStepExceeded" });
-    expect(evaluateGuardrails(input({ action: { type: "scale", replicas: 1 }, target: { exists: true, replicas: 4 } }))).toMatchObject({ reason: "MaxScaleStepExceeded" });
-    expect(evaluateGuardrails(input({ action: { type: "scale", replicas: 4 } }))).toMatchObject({ verdict: "allow", message: expect.stringContaining("scale 2 → 4") });
+    expect(evaluateGuardrails(input({ action: { type: "scale", scale: { replicas: 5 } } }))).toMatchObject({ reason: "MaxScaleStepExceeded" });
+    expect(evaluateGuardrails(input({ action: { type: "scale", scale: { replicas: 1 } }, target: { exists: true, replicas: 4 } }))).toMatchObject({ reason: "MaxScaleStepExceeded" });
+    expect(evaluateGuardrails(input({ action: { type: "scale", scale: { replicas: 4 } } }))).toMatchObject({ verdict: "allow", message: expect.stringContaining("scale 2 → 4") });
   });
 
   it("combined min > max blocks every scale", () => {
@@ -74,7 +74,7 @@ describe("evaluateGuardrails: each reason", () => {
       { metadata: { namespace: "ns", name: "b" }, spec: guardrailPolicySpec.parse({ replicas: { min: 5, max: 8, maxStep: 2 } }) },
     ]);
     for (const replicas of [2, 3, 4, 5]) {
-      expect(evaluateGuardrails(input({ policy: p, action: { type: "scale", replicas }, target: { exists: true, replicas: 4 } }))).toMatchObject({ verdict: "block" });
+      expect(evaluateGuardrails(input({ policy: p, action: { type: "scale", scale: { replicas } }, target: { exists: true, replicas: 4 } }))).toMatchObject({ verdict: "block" });
     }
   });
 
@@ -125,33 +125,33 @@ describe("evaluateGuardrails: each reason", () => {
   it("ScaleIncreaseLimitReached sums the increases of the last 15 minutes", () => {
     const p = policyOf({ cooldownSeconds: { scale: 0, restart: 0, patch: 0, deletePod: 0 }, rateLimits: { maxActionsPerHour: 100, maxScaleIncreasePer15Minutes: 3 } });
     const history = [rec("scale", 800, 2, 4)];
-    expect(evaluateGuardrails(input({ policy: p, history, action: { type: "scale", replicas: 6 }, target: { exists: true, replicas: 4 } })))
+    expect(evaluateGuardrails(input({ policy: p, history, action: { type: "scale", scale: { replicas: 6 } }, target: { exists: true, replicas: 4 } })))
       .toMatchObject({ reason: "ScaleIncreaseLimitReached", retryAfterMs: 100 * S });
-    expect(evaluateGuardrails(input({ policy: p, history, action: { type: "scale", replicas: 5 }, target: { exists: true, replicas: 4 } }))).toMatchObject({ verdict: "allow" });
-    expect(evaluateGuardrails(input({ policy: p, history: [rec("scale", 900, 2, 4)], action: { type: "scale", replicas: 6 }, target: { exists: true, replicas: 4 } })))
+    expect(evaluateGuardrails(input({ policy: p, history, action: { type: "scale", scale: { replicas: 5 } }, target: { exists: true, replicas: 4 } }))).toMatchObject({ verdict: "allow" });
+    expect(evaluateGuardrails(input({ policy: p, history: [rec("scale", 900, 2, 4)], action: { type: "scale", scale: { replicas: 6 } }, target: { exists: true, replicas: 4 } })))
       .toMatchObject({ verdict: "allow" });
     // decreases neither count nor are limited
-    expect(evaluateGuardrails(input({ policy: p, history: [rec("scale", 10, 2, 5)], action: { type: "scale", replicas: 3 }, target: { exists: true, replicas: 5 } })))
+    expect(evaluateGuardrails(input({ policy: p, history: [rec("scale", 10, 2, 5)], action: { type: "scale", scale: { replicas: 3 } }, target: { exists: true, replicas: 5 } })))
       .toMatchObject({ verdict: "allow" });
   });
 
   it("approvalRequired follows the policy's tier for the type", () => {
     const p = policyOf({ approval: { scale: "Required", restart: "None", patch: "None", deletePod: "Required", timeoutSeconds: 600 } });
-    expect(evaluateGuardrails(input({ policy: p, action: { type: "scale", replicas: 3 } }))).toMatchObject({ verdict: "allow", approvalRequired: true });
+    expect(evaluateGuardrails(input({ policy: p, action: { type: "scale", scale: { replicas: 3 } } }))).toMatchObject({ verdict: "allow", approvalRequired: true });
     expect(evaluateGuardrails(input({ policy: p, action: { type: "delete-pod" } }))).toMatchObject({ verdict: "allow", approvalRequired: true });
     expect(evaluateGuardrails(input({ policy: p }))).toMatchObject({ verdict: "allow", approvalRequired: false });
   });
 
   it("checks in the documented order", () => {
     const everything = policyOf({ paused: true, allowedActions: ["restart"] });
-    const bad = input({ policy: everything, action: { type: "scale", replicas: 99, targetNamespace: "x" }, target: { exists: false, replicas: 0 }, history: [rec("scale", 1, 0, 9)] });
+    const bad = input({ policy: everything, action: { type: "scale", scale: { replicas: 99 }, targetNamespace: "x" }, target: { exists: false, replicas: 0 }, history: [rec("scale", 1, 0, 9)] });
     expect(evaluateGuardrails(bad)).toMatchObject({ reason: "PolicyPaused" });
     expect(evaluateGuardrails({ ...bad, policy: policyOf({ allowedActions: ["restart"] }) })).toMatchObject({ reason: "ActionTypeNotAllowed" });
     expect(evaluateGuardrails({ ...bad, policy: policyOf() })).toMatchObject({ reason: "TargetNamespaceMismatch" });
     const inNs = { ...bad, policy: policyOf(), action: { ...bad.action, targetNamespace: undefined } };
     expect(evaluateGuardrails(inNs)).toMatchObject({ reason: "TargetNotFound" });
     expect(evaluateGuardrails({ ...inNs, target: { exists: true, replicas: 8 } })).toMatchObject({ reason: "MaxReplicasExceeded" });
-    expect(evaluateGuardrails({ ...inNs, target: { exists: true, replicas: 8 }, action: { ...inNs.action, replicas: 7 } })).toMatchObject({ reason: "CooldownActive" });
+    expect(evaluateGuardrails({ ...inNs, target: { exists: true, replicas: 8 }, action: { ...inNs.action, scale: { replicas: 7 } } })).toMatchObject({ reason: "CooldownActive" });
   });
 });
 
@@ -174,6 +174,7 @@ interface Request {
   type: ActionType;
   delta: number;
   viaPatch: boolean;
+  relative: boolean;
 }
 
 const requestArb: fc.Arbitrary<Request> = fc.record({
@@ -181,6 +182,7 @@ const requestArb: fc.Arbitrary<Request> = fc.record({
   type: fc.constantFrom(...ACTION_TYPES),
   delta: fc.integer({ min: -4, max: 4 }),
   viaPatch: fc.boolean(),
+  relative: fc.boolean(),
 });
 
 interface Allowed {
@@ -202,14 +204,15 @@ function simulate(policy: EffectivePolicy, start: number, requests: readonly Req
     const setsReplicas = r.type === "scale" || (r.type === "patch" && r.viaPatch);
     const patch: PatchSpec | undefined = r.type !== "patch" ? undefined : r.viaPatch ? { merge: { spec: { replicas: target } } } : annotation;
     const decision = evaluateGuardrails({
-      action: { name: `a${i}`, namespace: "ns", type: r.type, ...(r.type === "scale" ? { replicas: target } : {}), ...(patch ? { patch } : {}) },
+      action: { name: `a${i}`, namespace: "ns", type: r.type, ...(r.type === "scale" ? { scale: r.relative && r.delta !== 0 ? { by: r.delta } : { replicas: target } } : {}), ...(patch ? { patch } : {}) },
       target: { exists: true, replicas: current },
       history,
       policy,
       now,
     });
     if (decision.verdict !== "allow") return onBlock(decision.reason);
-    const to = setsReplicas ? target : current;
+    const to = setsReplicas ? decision.replicas! : current;
+    if (r.type === "scale" && r.relative && r.delta !== 0) expect(Math.sign(to - current), `by ${r.delta} from ${current}`).toBe(Math.sign(r.delta));
     history.push({ name: `a${i}`, type: r.type, executedAt: now, ...(setsReplicas ? { fromReplicas: current, toReplicas: to } : {}) });
     allowed.push({ type: r.type, at: now, setsReplicas, from: current, to });
     current = to;
@@ -259,7 +262,7 @@ describe("guardrail properties", () => {
         const fits = to >= policy.replicas.min && to <= policy.replicas.max && Math.abs(delta) <= policy.replicas.maxStep
           && Math.max(0, delta) <= policy.rateLimits.maxScaleIncreasePer15Minutes && policy.rateLimits.maxActionsPerHour > 0
           && policy.allowedActions.includes("scale");
-        const d = evaluateGuardrails({ action: { name: "a", namespace: "ns", type: "scale", replicas: to }, target: { exists: true, replicas: current }, history: [], policy, now: NOW });
+        const d = evaluateGuardrails({ action: { name: "a", namespace: "ns", type: "scale", scale: { replicas: to } }, target: { exists: true, replicas: current }, history: [], policy, now: NOW });
         expect(d.verdict).toBe(fits ? "allow" : "block");
       }),
       { numRuns: 1000 },

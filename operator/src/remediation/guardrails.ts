@@ -15,7 +15,7 @@ export interface ActionRecord {
 }
 
 export interface GuardrailInput {
-  action: { name: string; namespace: string; type: ActionType; targetNamespace?: string; replicas?: number; patch?: PatchSpec };
+  action: { name: string; namespace: string; type: ActionType; targetNamespace?: string; scale?: ScaleRequest; patch?: PatchSpec };
   target: { exists: boolean; replicas: number };
   /** Executed, non-dry-run actions on the same (namespace, Deployment), this one excluded. */
   history: readonly ActionRecord[];
@@ -23,8 +23,15 @@ export interface GuardrailInput {
   now: number;
 }
 
+/** What a scale asks for: an absolute count, or a change relative to what the target has now. */
+export interface ScaleRequest {
+  replicas?: number;
+  by?: number;
+}
+
 export type GuardrailDecision =
-  | { verdict: "allow"; approvalRequired: boolean; message: string }
+  /** `replicas`: the concrete count a scale (or a patch of spec.replicas) sets, computed from target.replicas. */
+  | { verdict: "allow"; approvalRequired: boolean; message: string; replicas?: number }
   | { verdict: "block"; reason: BlockReasonName; message: string; retryAfterMs?: number };
 
 export const HOUR_MS = 3600_000;
@@ -59,9 +66,9 @@ export function evaluateGuardrails(input: GuardrailInput): GuardrailDecision {
 
   let desired: number | undefined;
   if (action.type === "scale") {
-    // The schema requires scale.replicas; without it there is nothing within bounds to allow.
-    if (action.replicas === undefined) return block(BlockReason.MinReplicasViolated, "scale action sets no scale.replicas");
-    desired = action.replicas;
+    const t = scaleTarget(action.scale, target.replicas, policy.replicas);
+    if (!t.ok) return block(t.reason, t.message);
+    desired = t.replicas;
   }
   if (action.type === "patch") {
     if (!action.patch) return block(BlockReason.InvalidPatch, "patch action has no patch");
@@ -124,7 +131,40 @@ export function evaluateGuardrails(input: GuardrailInput): GuardrailDecision {
 
   const approvalRequired = policy.approval[policyKey(action.type)] === "Required";
   const change = desired !== undefined ? `${action.type} ${target.replicas} → ${desired}` : action.type;
-  return { verdict: "allow", approvalRequired, message: `${change} is within the guardrails ${by}${approvalRequired ? "; needs approval" : ""}` };
+  return {
+    verdict: "allow",
+    approvalRequired,
+    message: `${change} is within the guardrails ${by}${approvalRequired ? "; needs approval" : ""}`,
+    ...(desired !== undefined ? { replicas: desired } : {}),
+  };
+}
+
+export type ScaleTarget = { ok: true; replicas: number } | { ok: false; reason: BlockReasonName; message: string };
+
+/**
+ * The count a scale sets on a Deployment that has `current` replicas now. An
+ * absolute count is taken as given (the caps judge it afterwards). A relative one
+ * moves from `current` in the direction of its sign, clamped to the caps; when the
+ * clamp leaves no move in that direction it is refused rather than turned around —
+ * a scale-up that finds 12 replicas under a cap of 10 must not set 10.
+ */
+export function scaleTarget(scale: ScaleRequest | undefined, current: number, caps: { min: number; max: number }): ScaleTarget {
+  if (scale?.replicas !== undefined) return { ok: true, replicas: scale.replicas };
+  const by = scale?.by;
+  // The schema requires one of the two; without either there is nothing within bounds to allow.
+  if (by === undefined || by === 0) return { ok: false, reason: BlockReason.MinReplicasViolated, message: "scale action sets neither scale.replicas nor scale.by" };
+  if (by > 0) {
+    const to = Math.min(caps.max, current + by);
+    if (to <= current) {
+      return { ok: false, reason: BlockReason.MaxReplicasReached, message: `scale up by ${by} finds ${current} replica(s), ${current > caps.max ? "above" : "at"} maxReplicas ${caps.max}: nothing to add (a scale-up never lowers replicas)` };
+    }
+    return { ok: true, replicas: to };
+  }
+  const to = Math.max(caps.min, current + by);
+  if (to >= current) {
+    return { ok: false, reason: BlockReason.MinReplicasReached, message: `scale down by ${-by} finds ${current} replica(s), ${current < caps.min ? "below" : "at"} minReplicas ${caps.min}: nothing to remove (a scale-down never raises replicas)` };
+  }
+  return { ok: true, replicas: to };
 }
 
 function replicaCaps(type: ActionType, desired: number, current: number, policy: EffectivePolicy): { reason: BlockReasonName; message: string } | undefined {

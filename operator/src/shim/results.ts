@@ -27,7 +27,13 @@ export function headline(a: RemediationAction): string {
   const t = a.spec.target;
   const where = `Deployment ${t.namespace ?? a.metadata.namespace}/${t.name}`;
   const type = a.spec.type.toUpperCase();
-  return a.spec.type === "scale" ? `${type} ${where} -> ${a.spec.scale?.replicas}` : `${type} ${where}`;
+  return a.spec.type === "scale" ? `${type} ${where} -> ${scaleTo(a)}` : `${type} ${where}`;
+}
+
+/** The count a scale sets: recorded in the intent once computed; a relative one says its step until then. */
+function scaleTo(a: RemediationAction): string | number | undefined {
+  const s = a.spec.scale;
+  return a.status?.intent?.replicas ?? a.status?.dryRunResult?.toReplicas ?? s?.replicas ?? (s?.by !== undefined ? `${s.by > 0 ? "+" : ""}${s.by}` : undefined);
 }
 
 export function actionResult(a: RemediationAction, fields: { replicas: string }): Answer {
@@ -55,7 +61,7 @@ export function actionResult(a: RemediationAction, fields: { replicas: string })
         result: {
           name: a.spec.target.name,
           namespace: a.spec.target.namespace ?? a.metadata.namespace,
-          ...(a.spec.scale ? { replicas: a.spec.scale.replicas } : {}),
+          ...(a.spec.scale ? { replicas: st.intent?.replicas ?? st.dryRunResult?.toReplicas ?? a.spec.scale.replicas ?? null } : {}),
           dry_run: a.spec.dryRun,
           ...(st.intent ? { intent: st.intent } : {}),
           ...(st.dryRunResult ? { dry_run_result: st.dryRunResult } : {}),

@@ -26,6 +26,10 @@ export const BlockReason = {
   MaxReplicasExceeded: "MaxReplicasExceeded",
   MinReplicasViolated: "MinReplicasViolated",
   MaxScaleStepExceeded: "MaxScaleStepExceeded",
+  /** A relative scale-up finds the Deployment at or above maxReplicas: nothing to add, and it never lowers replicas. */
+  MaxReplicasReached: "MaxReplicasReached",
+  /** A relative scale-down finds the Deployment at or below minReplicas. */
+  MinReplicasReached: "MinReplicasReached",
   CooldownActive: "CooldownActive",
   HourlyActionLimitReached: "HourlyActionLimitReached",
   ScaleIncreaseLimitReached: "ScaleIncreaseLimitReached",

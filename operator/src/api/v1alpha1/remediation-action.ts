@@ -59,6 +59,36 @@ export const approval = z
   .strict();
 export type Approval = z.infer<typeof approval>;
 
+// A scale is absolute (replicas: what a human asked for, obeyed as given) or
+// relative (by: what the closed loop asks for). A relative target is computed when
+// the intent is recorded, from a fresh read of the Deployment, so an action that
+// waited — in the queue, for approval, across a restart — never applies a number
+// decided for a Deployment that has moved since, and never moves replicas against
+// the sign of `by`.
+export const scaleSpec = withCel(
+  z
+    .object({
+      replicas: z.int32().min(0).max(1000).optional().describe("Absolute replica count. Obeyed as given (also downwards) once the guardrails allow it. Exactly one of replicas and by is set."),
+      by: z
+        .int32()
+        .min(-1000)
+        .max(1000)
+        .refine((n) => n !== 0, { message: "by must not be 0" })
+        .optional()
+        .describe("Relative change: replicas to add (positive) or remove (negative), from what the Deployment has when the action executes, within the policy's replica caps. A scale by a positive number never lowers replicas; one that finds nothing to add ends Blocked with MaxReplicasReached (MinReplicasReached for a negative one)."),
+      decidedAtReplicas: z.int32().min(0).max(1000).optional().describe("Replicas the Deployment had when the action was decided (audit only; the target is computed at execution)."),
+    })
+    .strict()
+    .refine((s) => (s.replicas === undefined) !== (s.by === undefined), { message: "exactly one of replicas or by must be set" })
+    .refine((s) => s.by !== undefined || s.decidedAtReplicas === undefined, { message: "decidedAtReplicas is only allowed with by", path: ["decidedAtReplicas"] }),
+  [
+    { rule: "has(self.replicas) != has(self.by)", message: "exactly one of replicas or by must be set" },
+    { rule: "!has(self.by) || self.by != 0", message: "by must not be 0", fieldPath: ".by" },
+    { rule: "has(self.by) || !has(self.decidedAtReplicas)", message: "decidedAtReplicas is only allowed with by", fieldPath: ".decidedAtReplicas", reason: "FieldValueForbidden" },
+  ],
+).describe("Parameters of a scale action.");
+export type ScaleSpec = z.infer<typeof scaleSpec>;
+
 const MUTABLE_SPEC_FIELDS = new Set(["approval"]);
 const IMMUTABLE_SPEC_FIELDS = [
   "type", "target", "scale", "patch", "deletePod", "dryRun", "verify",
@@ -76,13 +106,7 @@ const specObject = z
   .object({
     type: actionType.describe("What to do: scale, restart (rollout restart), patch or delete-pod (eviction)."),
     target: target.describe("The workload to act on."),
-    scale: z
-      .object({
-        replicas: z.int32().min(0).max(1000).describe("Desired replica count (absolute)."),
-      })
-      .strict()
-      .optional()
-      .describe("Parameters of a scale action."),
+    scale: scaleSpec.optional(),
     patch: patchSpec.optional(),
     deletePod: z
       .object({
@@ -121,13 +145,13 @@ const specObject = z
 
 export const remediationActionSpec = withCel(
   specObject
-    .refine((s) => s.type !== "scale" || s.scale !== undefined, { message: "type scale requires scale.replicas", path: ["scale"] })
+    .refine((s) => s.type !== "scale" || s.scale !== undefined, { message: "type scale requires scale.replicas or scale.by", path: ["scale"] })
     .refine((s) => s.type !== "patch" || s.patch !== undefined, { message: "type patch requires patch", path: ["patch"] })
     .refine((s) => s.type === "scale" || s.scale === undefined, { message: "scale is only allowed with type scale", path: ["scale"] })
     .refine((s) => s.type === "patch" || s.patch === undefined, { message: "patch is only allowed with type patch", path: ["patch"] })
     .refine((s) => s.type === "delete-pod" || s.deletePod === undefined, { message: "deletePod is only allowed with type delete-pod", path: ["deletePod"] }),
   [
-    { rule: "self.type != 'scale' || has(self.scale)", message: "type scale requires scale.replicas", fieldPath: ".scale", reason: "FieldValueRequired" },
+    { rule: "self.type != 'scale' || has(self.scale)", message: "type scale requires scale.replicas or scale.by", fieldPath: ".scale", reason: "FieldValueRequired" },
     { rule: "self.type != 'patch' || has(self.patch)", message: "type patch requires patch", fieldPath: ".patch", reason: "FieldValueRequired" },
     { rule: "self.type == 'scale' || !has(self.scale)", message: "scale is only allowed with type scale", fieldPath: ".scale", reason: "FieldValueForbidden" },
     { rule: "self.type == 'patch' || !has(self.patch)", message: "patch is only allowed with type patch", fieldPath: ".patch", reason: "FieldValueForbidden" },
@@ -151,7 +175,8 @@ export const remediationActionStatus = z
     intent: z
       .object({
         fromReplicas: z.int32().min(0).optional().describe("Replicas before a scale."),
-        replicas: z.int32().min(0).optional().describe("Replicas a scale sets."),
+        replicas: z.int32().min(0).optional().describe("Replicas a scale sets: for a relative scale, computed from fromReplicas when the intent was recorded."),
+        resourceVersion: z.string().max(64).optional().describe("resourceVersion of the Deployment a scale's target was computed from; the write is refused if the Deployment changed since, and the target is computed again."),
         restartedAt: timestamp.optional().describe("Timestamp a restart writes into kubectl.kubernetes.io/restartedAt."),
         podName: dnsSubdomain.optional().describe("Pod a delete-pod evicts."),
         podUID: z.string().max(64).optional().describe("UID precondition of the eviction."),

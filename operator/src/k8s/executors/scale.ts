@@ -1,25 +1,30 @@
-// Scale through the deployments/scale subresource to an absolute replica count,
-// then stamp the Deployment. Repeating either step after a crash changes nothing.
-import { call, FIELD_MANAGER, type KubeClients, mergePatch } from "../client.ts";
+// Scale as one merge patch of the Deployment: spec.replicas and the crash-safety
+// stamp in the same write, so "scaled" and "stamped" cannot come apart, guarded
+// by the resourceVersion the target was computed from. A Deployment that changed
+// since answers 409 and the caller computes the target again: a number decided
+// for another replica count is never applied.
+import { ANNOTATIONS } from "../../api/v1alpha1/objects.ts";
 import { k8sScaleTotal } from "../../telemetry/metrics.ts";
+import { call, FIELD_MANAGER, type KubeClients, mergePatch } from "../client.ts";
 import type { ExecutionResult, ExecutorInput } from "./types.ts";
-import { stampPatch } from "./stamp.ts";
+
+export function scaleBody(to: number, uid: string | undefined, resourceVersion: string | undefined) {
+  return {
+    metadata: { ...(resourceVersion ? { resourceVersion } : {}), ...(uid ? { annotations: { [ANNOTATIONS.lastAction]: uid } } : {}) },
+    spec: { replicas: to },
+  };
+}
 
 export async function scale(c: KubeClients, { action, intent, dryRun }: ExecutorInput): Promise<ExecutionResult> {
   const { namespace, name } = { namespace: action.metadata.namespace, name: action.spec.target.name };
   const to = intent.replicas!;
-  const result = await call("patch_deployment_scale", () =>
-    c.apps.patchNamespacedDeploymentScale(
-      { name, namespace, body: { spec: { replicas: to } }, fieldManager: FIELD_MANAGER, ...(dryRun ? { dryRun: "All" } : {}) },
+  const result = await call("patch_deployment", () =>
+    c.apps.patchNamespacedDeployment(
+      { name, namespace, body: scaleBody(to, dryRun ? undefined : action.metadata.uid, intent.resourceVersion), fieldManager: FIELD_MANAGER, ...(dryRun ? { dryRun: "All" } : {}) },
       mergePatch(),
     ),
   );
-  if (!dryRun) {
-    await call("patch_deployment", () =>
-      c.apps.patchNamespacedDeployment({ name, namespace, body: stampPatch(action.metadata.uid!), fieldManager: FIELD_MANAGER }, mergePatch()),
-    );
-    k8sScaleTotal.inc({ namespace, deployment: name });
-  }
+  if (!dryRun) k8sScaleTotal.inc({ namespace, deployment: name });
   const from = intent.fromReplicas;
   return {
     summary: `${dryRun ? "would scale" : "scaled"} Deployment ${namespace}/${name} ${from ?? "?"} -> ${result.spec?.replicas ?? to}`,

@@ -5,5 +5,3 @@ import { ANNOTATIONS } from "../../api/v1alpha1/objects.ts";
 export function stampOf(d: V1Deployment | undefined): string | undefined {
   return d?.metadata?.annotations?.[ANNOTATIONS.lastAction];
 }
-
-export const stampPatch = (uid: string) => ({ metadata: { annotations: { [ANNOTATIONS.lastAction]: uid } } });
