@@ -16,8 +16,10 @@ import { isConflict, isNotFound, isTooManyRequests, KubeError, type KubeClients 
 import type { EventRecorder } from "../k8s/events.ts";
 import { readDeployment } from "../k8s/deployments.ts";
 import { execute, type ExecutionResult, type Intent, stampOf } from "../k8s/executors/index.ts";
+import { previewPatch } from "../k8s/executors/patch.ts";
 import { failpoint } from "../k8s/failpoints.ts";
 import { writeStatus } from "../k8s/smartops.ts";
+import { diffObjects, type FieldChange } from "../remediation/change.ts";
 import type { EffectivePolicy } from "../remediation/policy.ts";
 import { type ActionRecord, evaluateGuardrails } from "../remediation/guardrails.ts";
 import { podsSince, rolloutStatus } from "../remediation/rollout.ts";
@@ -157,11 +159,18 @@ export class ActionController {
   private async admit(a: RemediationAction, recompute?: { fresh: V1Deployment | undefined; note: string }): Promise<Next> {
     const now = this.now();
     const ns = a.metadata.namespace;
-    // A scale's target is computed from the replica count, so it is read from the
-    // API server: the informer's copy may lag behind the last write.
+    // A scale's target and a patch's effect depend on the Deployment as it is, so
+    // both are read from the API server: the informer's copy may lag behind.
+    const fresh = a.spec.type === "scale" || a.spec.type === "patch";
     const d = recompute ? recompute.fresh
-      : a.spec.type === "scale" ? await readDeployment(this.d.clients, ns, a.spec.target.name)
+      : fresh ? await readDeployment(this.d.clients, ns, a.spec.target.name)
       : this.d.deployments.get(ns, a.spec.target.name);
+    let changes: FieldChange[] | undefined;
+    if (a.spec.type === "patch" && d) {
+      const effect = await this.patchEffect(a, d);
+      if ("next" in effect) return effect.next;
+      changes = effect.changes;
+    }
     const policy = policyFor({ namespace: ns, name: a.spec.target.name, labels: d?.metadata?.labels }, this.d.policies, this.d.operatorNamespace);
     const decision = evaluateGuardrails({
       action: {
@@ -170,7 +179,7 @@ export class ActionController {
         type: a.spec.type,
         targetNamespace: a.spec.target.namespace,
         ...(a.spec.scale ? { scale: a.spec.scale } : {}),
-        patch: a.spec.patch,
+        ...(changes ? { changes } : {}),
       },
       target: { exists: d !== undefined, replicas: d?.spec?.replicas ?? 0 },
       history: this.history(a),
@@ -220,9 +229,9 @@ export class ActionController {
       return { action: a, wait: true, requeueAfterMs: deadline - now };
     }
 
-    if (a.spec.dryRun) return this.dryRun(a, d, decision.message, sources, now, decision.replicas);
+    if (a.spec.dryRun) return this.dryRun(a, d, decision.message, sources, now, decision.replicas, changes);
 
-    const intent = d ? concreteIntent(a, d, podsOf(d, this.d.pods), now, decision.replicas) : undefined;
+    const intent = d ? concreteIntent(a, d, podsOf(d, this.d.pods), now, decision.replicas, changes) : undefined;
     if (!intent || !intent.ok) {
       const reason = intent?.reason ?? Reason.TargetNotFound;
       const message = intent?.message ?? `Deployment ${ns}/${a.spec.target.name} not found`;
@@ -247,11 +256,33 @@ export class ActionController {
     return { action: stored };
   }
 
-  private async dryRun(a: RemediationAction, d: V1Deployment | undefined, guardrailMessage: string, sources: string[], now: number, replicas: number | undefined): Promise<Next> {
+  /**
+   * What the patch would change on `d`, asked of the API server (a dry run guarded
+   * by d's resourceVersion). A patch the API server refuses ends Blocked with
+   * InvalidPatch; a Deployment that moved meanwhile is read again on the next pass.
+   */
+  private async patchEffect(a: RemediationAction, d: V1Deployment): Promise<{ changes: FieldChange[] } | { next: Next }> {
+    this.d.guard?.();
+    try {
+      return { changes: diffObjects(d, await previewPatch(this.d.clients, a, d)) };
+    } catch (err) {
+      if (isConflict(err)) return { next: { action: a, wait: true, requeueAfterMs: 100 } };
+      if (err instanceof KubeError && err.code >= 400 && err.code < 500 && !isTooManyRequests(err)) {
+        const message = `the API server refused the patch: ${err.reason || err.code}: ${err.message}`;
+        loopGuardrailBlocksTotal.inc({ reason: Reason.InvalidPatch });
+        return { next: await this.finish(a, "Blocked", Reason.InvalidPatch, message, (st) => {
+          st.conditions = cond(st, a, ConditionType.GuardrailsPassed, "False", Reason.InvalidPatch, message, this.now());
+        }) };
+      }
+      throw err;
+    }
+  }
+
+  private async dryRun(a: RemediationAction, d: V1Deployment | undefined, guardrailMessage: string, sources: string[], now: number, replicas: number | undefined, changes: FieldChange[] | undefined): Promise<Next> {
     if (!d) {
       return this.finish(a, "Blocked", Reason.TargetNotFound, `Deployment ${a.metadata.namespace}/${a.spec.target.name} not found`);
     }
-    const intent = concreteIntent(a, d, podsOf(d, this.d.pods), now, replicas);
+    const intent = concreteIntent(a, d, podsOf(d, this.d.pods), now, replicas, changes);
     if (!intent.ok) return this.finish(a, "Blocked", intent.reason, intent.message);
     const outcome = await this.executeSafely(a, intent.intent, true, d);
     if (outcome.kind === "failed") return outcome.next;
@@ -272,7 +303,12 @@ export class ActionController {
   private async executeIntent(a: RemediationAction): Promise<Next> {
     const now = this.now();
     const intent = a.status!.intent!;
-    const d = this.d.deployments.get(a.metadata.namespace, a.spec.target.name);
+    const cached = this.d.deployments.get(a.metadata.namespace, a.spec.target.name);
+    // A JSON patch's stamp operation depends on the object it is applied to: use
+    // the reading the dry run judged, not an older cached copy.
+    const d = a.spec.type === "patch" && intent.resourceVersion && cached?.metadata?.resourceVersion !== intent.resourceVersion
+      ? await readDeployment(this.d.clients, a.metadata.namespace, a.spec.target.name)
+      : cached;
     const targetPods = d ? podsOf(d, this.d.pods) : [];
     let summary: string;
     if (alreadyApplied(a, intent, d, targetPods, stampOf(d))) {
@@ -282,8 +318,8 @@ export class ActionController {
       const outcome = await this.executeSafely(a, intent, false, d);
       if (outcome.kind === "failed") return outcome.next;
       if (outcome.kind === "retry") return { action: a, wait: true, requeueAfterMs: outcome.retryAfterMs };
-      if (outcome.kind === "stale") return this.recomputeScale(a, intent);
-      summary = outcome.result.summary;
+      if (outcome.kind === "stale") return this.recompute(a, intent);
+      summary = `${outcome.result.summary}${a.spec.type === "scale" ? scaleNote(a, intent) : ""}`;
       failpoint("after-act");
       const created = Date.parse(a.metadata.creationTimestamp as unknown as string);
       if (Number.isFinite(created)) actionLatency.observe({ action_type: a.spec.type }, (now - created) / 1000);
@@ -319,13 +355,15 @@ export class ActionController {
    * says so. Otherwise the target is computed again from that reading, through
    * the guardrails, and recorded before the next attempt — never the old number.
    */
-  private async recomputeScale(a: RemediationAction, intent: Intent): Promise<Next> {
+  private async recompute(a: RemediationAction, intent: Intent): Promise<Next> {
     const fresh = await readDeployment(this.d.clients, a.metadata.namespace, a.spec.target.name);
     if (fresh && stampOf(fresh) === a.metadata.uid) {
       return this.executed(a, fresh, `${describeIntent(a, intent)} (already applied)`, this.now());
     }
     const now = fresh?.spec?.replicas;
-    const note = `recomputed: the Deployment changed after the target was computed from ${intent.fromReplicas} replica(s)${now !== undefined ? ` and has ${now} now` : " and is gone"}`;
+    const note = a.spec.type === "scale"
+      ? `recomputed: the Deployment changed after the target was computed from ${intent.fromReplicas} replica(s)${now !== undefined ? ` and has ${now} now` : " and is gone"}`
+      : `judged again: the Deployment changed after the patch's dry run${fresh ? "" : " and is gone"}`;
     return this.admit(a, { fresh, note });
   }
 
@@ -335,7 +373,7 @@ export class ActionController {
     try {
       return { kind: "done", result: await execute(this.d.clients, { action: a, intent, dryRun, deployment: d }) };
     } catch (err) {
-      if (a.spec.type === "scale" && isConflict(err) && intent.resourceVersion) return { kind: "stale" };
+      if ((a.spec.type === "scale" || a.spec.type === "patch") && isConflict(err) && intent.resourceVersion) return { kind: "stale" };
       if (isTooManyRequests(err)) {
         const retryAfterMs = ((err as KubeError).retryAfterSeconds ?? 5) * 1000;
         this.d.events.record(ref(a), "Normal", Reason.EvictionRetry, titleCase(a.spec.type), `API answered 429 (PodDisruptionBudget?): retrying in ${retryAfterMs / 1000}s`);
@@ -511,14 +549,8 @@ function byAge(x: RemediationAction, y: RemediationAction): number {
 
 function describeIntent(a: RemediationAction, i: Intent): string {
   switch (a.spec.type) {
-    case "scale": {
-      const by = a.spec.scale?.by;
-      const decided = a.spec.scale?.decidedAtReplicas;
-      const step = by !== undefined ? ` (${by > 0 ? "+" : ""}${by}` + (decided !== undefined && decided !== i.fromReplicas
-        ? `; decided at ${decided} replicas, the Deployment had ${i.fromReplicas} when the target was computed)`
-        : ")") : "";
-      return `scale Deployment ${a.metadata.namespace}/${a.spec.target.name} ${i.fromReplicas} -> ${i.replicas}${step}`;
-    }
+    case "scale":
+      return `scale Deployment ${a.metadata.namespace}/${a.spec.target.name} ${i.fromReplicas} -> ${i.replicas}${scaleNote(a, i)}`;
     case "restart":
       return `restart Deployment ${a.metadata.namespace}/${a.spec.target.name} (restartedAt ${i.restartedAt})`;
     case "patch":
@@ -526,6 +558,17 @@ function describeIntent(a: RemediationAction, i: Intent): string {
     case "delete-pod":
       return `evict pod ${i.podName} (uid ${i.podUID}) of Deployment ${a.metadata.namespace}/${a.spec.target.name}`;
   }
+}
+
+/** For a relative scale: its step, and what changed while it waited when the count it was decided at is not what it found. */
+function scaleNote(a: RemediationAction, i: Intent): string {
+  const by = a.spec.scale?.by;
+  if (by === undefined) return "";
+  const decided = a.spec.scale?.decidedAtReplicas;
+  const moved = decided !== undefined && decided !== i.fromReplicas
+    ? `; decided at ${decided} replicas, the Deployment had ${i.fromReplicas} when the target was computed`
+    : "";
+  return ` (${by > 0 ? "+" : ""}${by}${moved})`;
 }
 
 const titleCase = (s: string) => s.split("-").map((w) => w[0]!.toUpperCase() + w.slice(1)).join("");

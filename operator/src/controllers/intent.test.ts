@@ -34,11 +34,19 @@ describe("concreteIntent", () => {
     expect(d).toEqual({ ok: true, intent: { restartedAt: "2026-11-23T12:00:00.000Z", recordedAt: "2026-11-23T12:00:00.000Z" } });
   });
 
-  it("records replicas for a patch that sets spec.replicas, so the scale windows count it", () => {
-    const d = concreteIntent(action({ type: "patch", patch: { merge: { spec: { replicas: 4 } } } }), deployment, [], now);
-    expect(d).toMatchObject({ ok: true, intent: { fromReplicas: 2, replicas: 4 } });
+  it("records replicas for a patch that sets spec.replicas, so the scale windows count it, and the paths it changes", () => {
+    const changes = [{ path: "spec.replicas", pointer: "/spec/replicas", before: 2, after: 4 }];
+    const d = concreteIntent(action({ type: "patch", patch: { merge: { spec: { replicas: 4 } } } }), { ...deployment, metadata: { ...deployment.metadata, resourceVersion: "7" } }, [], now, 4, changes);
+    expect(d).toEqual({ ok: true, intent: { fromReplicas: 2, replicas: 4, resourceVersion: "7", changedPaths: ["spec.replicas"], recordedAt: "2026-11-23T12:00:00.000Z" } });
     expect(concreteIntent(action({ type: "patch", patch: { merge: { spec: { template: { metadata: { labels: { a: "b" } } } } } } }), deployment, [], now))
       .toEqual({ ok: true, intent: { recordedAt: "2026-11-23T12:00:00.000Z" } });
+  });
+
+  it("a relative scale records the target the guardrails computed, and the resourceVersion it was computed from", () => {
+    const d = { ...deployment, metadata: { ...deployment.metadata, resourceVersion: "42" }, spec: { ...deployment.spec!, replicas: 6 } };
+    expect(concreteIntent(action({ type: "scale", scale: { by: 2, decidedAtReplicas: 2 } }), d, [], now, 8)).toEqual({
+      ok: true, intent: { fromReplicas: 6, replicas: 8, resourceVersion: "42", recordedAt: "2026-11-23T12:00:00.000Z" },
+    });
   });
 
   it("picks the crash-looping pod and its UID for delete-pod, never a terminating one", () => {

@@ -5,17 +5,18 @@ import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import type { RemediationAction } from "../api/v1alpha1/objects.ts";
 import { BlockReason, type BlockReasonName } from "../api/v1alpha1/reasons.ts";
 import type { Intent } from "../k8s/executors/index.ts";
-import { patchedReplicas } from "../remediation/guardrails.ts";
+import type { FieldChange } from "../remediation/change.ts";
 import { unhealthyPods } from "../remediation/rollout.ts";
 
 export type IntentDecision = { ok: true; intent: Intent } | { ok: false; reason: BlockReasonName; message: string };
 
 /**
- * `replicas` is the count the guardrails computed and allowed for a scale, from
- * the same reading of `d`; the intent keeps that reading's resourceVersion so the
- * write can be refused if the Deployment moved in between.
+ * `replicas` is the count the guardrails computed and allowed for a scale (or a
+ * patch of spec.replicas), from the same reading of `d`; the intent keeps that
+ * reading's resourceVersion so the write can be refused if the Deployment moved
+ * in between.
  */
-export function concreteIntent(action: RemediationAction, d: V1Deployment, targetPods: readonly V1Pod[], now: number, replicas?: number): IntentDecision {
+export function concreteIntent(action: RemediationAction, d: V1Deployment, targetPods: readonly V1Pod[], now: number, replicas?: number, changes?: readonly FieldChange[]): IntentDecision {
   const recordedAt = new Date(now).toISOString();
   switch (action.spec.type) {
     case "scale": {
@@ -28,8 +29,16 @@ export function concreteIntent(action: RemediationAction, d: V1Deployment, targe
       return { ok: true, intent: { restartedAt: recordedAt, recordedAt } };
     case "patch": {
       // A patch that sets spec.replicas counts toward the scale windows like a scale.
-      const replicas = action.spec.patch ? patchedReplicas(action.spec.patch) : undefined;
-      return { ok: true, intent: typeof replicas === "number" ? { fromReplicas: d.spec?.replicas ?? 1, replicas, recordedAt } : { recordedAt } };
+      const rv = d.metadata?.resourceVersion;
+      return {
+        ok: true,
+        intent: {
+          ...(typeof replicas === "number" ? { fromReplicas: d.spec?.replicas ?? 1, replicas } : {}),
+          ...(rv ? { resourceVersion: rv } : {}),
+          ...(changes?.length ? { changedPaths: [...new Set(changes.map((c) => c.path))].slice(0, 64) } : {}),
+          recordedAt,
+        },
+      };
     }
     case "delete-pod": {
       const named = action.spec.deletePod?.podName;

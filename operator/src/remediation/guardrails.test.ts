@@ -2,8 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { guardrailPolicySpec } from "../api/v1alpha1/guardrail-policy.ts";
 import { ACTION_TYPES, type ActionType } from "../api/v1alpha1/remediation-action.ts";
-import { type ActionRecord, evaluateGuardrails, type GuardrailInput, HOUR_MS, patchedReplicas, policyKey, SCALE_WINDOW_MS } from "./guardrails.ts";
-import type { PatchSpec } from "./patch-paths.ts";
+import type { FieldChange } from "./change.ts";
+import { type ActionRecord, evaluateGuardrails, type GuardrailInput, HOUR_MS, policyKey, SCALE_WINDOW_MS } from "./guardrails.ts";
 import { effectivePolicy, type EffectivePolicy } from "./policy.ts";
 import { policySpecArb } from "./testing/arbitraries.ts";
 
@@ -28,7 +28,8 @@ const rec = (type: ActionType, agoSeconds: number, from?: number, to?: number): 
   ...(from !== undefined ? { fromReplicas: from, toReplicas: to } : {}),
 });
 
-const annotation: PatchSpec = { merge: { spec: { template: { metadata: { annotations: { "smartops/test-patch": "hello" } } } } } };
+const change = (path: string, before: unknown, after: unknown): FieldChange => ({ path, pointer: "/x", ...(before !== undefined ? { before } : {}), ...(after !== undefined ? { after } : {}) });
+const annotation: FieldChange[] = [change('spec.template.metadata.annotations["smartops/test-patch"]', undefined, "hello")];
 
 describe("evaluateGuardrails: each reason", () => {
   it("allows a plain restart under the defaults", () => {
@@ -78,27 +79,25 @@ describe("evaluateGuardrails: each reason", () => {
     }
   });
 
-  it("InvalidPatch", () => {
-    expect(evaluateGuardrails(input({ action: { type: "patch" } }))).toMatchObject({ reason: "InvalidPatch" });
-    expect(evaluateGuardrails(input({ action: { type: "patch", patch: { json: [{ op: "add", path: "/spec/template/spec.containers[0].image", value: "nginx:1.17.1" }] } } })))
-      .toMatchObject({ reason: "InvalidPatch" });
+  it("InvalidPatch: a patch whose effect is unknown, or that changes nothing", () => {
+    expect(evaluateGuardrails(input({ action: { type: "patch" } }))).toMatchObject({ reason: "InvalidPatch", message: expect.stringContaining("unknown") });
+    expect(evaluateGuardrails(input({ action: { type: "patch", changes: [] } }))).toMatchObject({ reason: "InvalidPatch", message: expect.stringContaining("changes nothing") });
   });
 
-  it("PatchPathForbidden and PatchPathNotAllowed", () => {
-    expect(evaluateGuardrails(input({ action: { type: "patch", patch: { json: [{ op: "replace", path: "/spec/template/spec/containers/0/image", value: "x" }] } } })))
+  it("PatchPathForbidden and PatchPathNotAllowed, judged on what the patch changes", () => {
+    expect(evaluateGuardrails(input({ action: { type: "patch", changes: [change("spec.template.spec.containers[].image", "app:1", "evil:1")] } })))
       .toMatchObject({ reason: "PatchPathForbidden" });
-    expect(evaluateGuardrails(input({ action: { type: "patch", patch: { merge: { spec: { minReadySeconds: 5 } } } } }))).toMatchObject({ reason: "PatchPathNotAllowed" });
-    expect(evaluateGuardrails(input({ action: { type: "patch", patch: annotation } }))).toMatchObject({ verdict: "allow" });
+    expect(evaluateGuardrails(input({ action: { type: "patch", changes: [change("spec.minReadySeconds", undefined, 5)] } }))).toMatchObject({ reason: "PatchPathNotAllowed" });
+    expect(evaluateGuardrails(input({ action: { type: "patch", changes: [change('spec.template.metadata.annotations["smartops/test-patch"]', undefined, "hello")] } })))
+      .toMatchObject({ verdict: "allow" });
   });
 
   it("a patch of spec.replicas meets the replica caps too", () => {
-    const patch = (replicas: unknown): PatchSpec => ({ merge: { spec: { replicas } } });
-    expect(evaluateGuardrails(input({ action: { type: "patch", patch: patch(50) } }))).toMatchObject({ reason: "MaxReplicasExceeded", message: expect.stringContaining("patch of spec.replicas to 50") });
-    expect(evaluateGuardrails(input({ action: { type: "patch", patch: patch(5) } }))).toMatchObject({ reason: "MaxScaleStepExceeded" });
-    expect(evaluateGuardrails(input({ action: { type: "patch", patch: patch(null) } }))).toMatchObject({ reason: "InvalidPatch" });
-    expect(evaluateGuardrails(input({ action: { type: "patch", patch: patch(3) } }))).toMatchObject({ verdict: "allow" });
-    expect(evaluateGuardrails(input({ action: { type: "patch", patch: { json: [{ op: "replace", path: "/spec/replicas", value: 5 }] } } }))).toMatchObject({ reason: "MaxScaleStepExceeded" });
-    expect(evaluateGuardrails(input({ action: { type: "patch", patch: { json: [{ op: "remove", path: "/spec/replicas" }] } } }))).toMatchObject({ reason: "InvalidPatch" });
+    const to = (replicas: number | undefined) => [{ path: "spec.replicas", pointer: "/spec/replicas", before: 2, ...(replicas !== undefined ? { after: replicas } : {}) }];
+    expect(evaluateGuardrails(input({ action: { type: "patch", changes: to(50) } }))).toMatchObject({ reason: "MaxReplicasExceeded", message: expect.stringContaining("patch of spec.replicas to 50") });
+    expect(evaluateGuardrails(input({ action: { type: "patch", changes: to(5) } }))).toMatchObject({ reason: "MaxScaleStepExceeded" });
+    expect(evaluateGuardrails(input({ action: { type: "patch", changes: to(undefined) } }))).toMatchObject({ reason: "InvalidPatch" });
+    expect(evaluateGuardrails(input({ action: { type: "patch", changes: to(3) } }))).toMatchObject({ verdict: "allow", replicas: 3 });
   });
 
   it("CooldownActive for the same type only, with when it ends", () => {
@@ -155,18 +154,6 @@ describe("evaluateGuardrails: each reason", () => {
   });
 });
 
-describe("patchedReplicas", () => {
-  it("reads the count a patch sets, or says it cannot", () => {
-    expect(patchedReplicas({ merge: { spec: { replicas: 3 } } })).toBe(3);
-    expect(patchedReplicas({ strategic: { spec: { template: {} } } })).toBeUndefined();
-    expect(patchedReplicas({ strategic: { spec: { $retainKeys: ["template"] } } })).toBe("unknown");
-    expect(patchedReplicas({ merge: { spec: null } })).toBe("unknown");
-    expect(patchedReplicas({ json: [{ op: "test", path: "/spec/replicas", value: 1 }, { op: "add", path: "/spec/replicas", value: 4 }] })).toBe(4);
-    expect(patchedReplicas({ json: [{ op: "copy", from: "/spec/minReadySeconds", path: "/spec/replicas" }] })).toBe("unknown");
-    expect(patchedReplicas({ json: [{ op: "move", from: "/spec/replicas", path: "/spec/minReadySeconds" }] })).toBe("unknown");
-  });
-});
-
 // --- the property: no allowed sequence ever breaks a cap -----------------------
 
 interface Request {
@@ -202,9 +189,10 @@ function simulate(policy: EffectivePolicy, start: number, requests: readonly Req
     now += r.dtSeconds * S;
     const target = Math.max(0, current + r.delta);
     const setsReplicas = r.type === "scale" || (r.type === "patch" && r.viaPatch);
-    const patch: PatchSpec | undefined = r.type !== "patch" ? undefined : r.viaPatch ? { merge: { spec: { replicas: target } } } : annotation;
+    const changes: FieldChange[] | undefined = r.type !== "patch" ? undefined
+      : r.viaPatch ? (target === current ? [] : [{ path: "spec.replicas", pointer: "/spec/replicas", before: current, after: target }]) : annotation;
     const decision = evaluateGuardrails({
-      action: { name: `a${i}`, namespace: "ns", type: r.type, ...(r.type === "scale" ? { scale: r.relative && r.delta !== 0 ? { by: r.delta } : { replicas: target } } : {}), ...(patch ? { patch } : {}) },
+      action: { name: `a${i}`, namespace: "ns", type: r.type, ...(r.type === "scale" ? { scale: r.relative && r.delta !== 0 ? { by: r.delta } : { replicas: target } } : {}), ...(changes ? { changes } : {}) },
       target: { exists: true, replicas: current },
       history,
       policy,

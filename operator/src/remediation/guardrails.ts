@@ -3,7 +3,8 @@
 // cluster (invariant 4), so the answer holds across restarts and replicas.
 import type { ActionType } from "../api/v1alpha1/remediation-action.ts";
 import { BlockReason, type BlockReasonName } from "../api/v1alpha1/reasons.ts";
-import { checkPatchPaths, type PatchSpec, pointerPath, touchedPaths } from "./patch-paths.ts";
+import { changedReplicas, type FieldChange } from "./change.ts";
+import { checkPatchPaths } from "./patch-paths.ts";
 import type { EffectivePolicy } from "./policy.ts";
 
 export interface ActionRecord {
@@ -15,7 +16,11 @@ export interface ActionRecord {
 }
 
 export interface GuardrailInput {
-  action: { name: string; namespace: string; type: ActionType; targetNamespace?: string; scale?: ScaleRequest; patch?: PatchSpec };
+  action: {
+    name: string; namespace: string; type: ActionType; targetNamespace?: string; scale?: ScaleRequest;
+    /** What a patch changes on the target as it is now (from a server-side dry run); required for patches. */
+    changes?: readonly FieldChange[];
+  };
   target: { exists: boolean; replicas: number };
   /** Executed, non-dry-run actions on the same (namespace, Deployment), this one excluded. */
   history: readonly ActionRecord[];
@@ -71,15 +76,14 @@ export function evaluateGuardrails(input: GuardrailInput): GuardrailDecision {
     desired = t.replicas;
   }
   if (action.type === "patch") {
-    if (!action.patch) return block(BlockReason.InvalidPatch, "patch action has no patch");
-    const touched = touchedPaths(action.patch);
-    if ("invalid" in touched) return block(BlockReason.InvalidPatch, `invalid patch: ${touched.invalid}`);
-    const paths = checkPatchPaths(touched.paths, policy.patch.allowedPathSets, policy.patch.deniedPaths);
+    if (!action.changes) return block(BlockReason.InvalidPatch, "the patch's effect on the Deployment is unknown");
+    if (action.changes.length === 0) return block(BlockReason.InvalidPatch, "the patch changes nothing on the Deployment as it is now");
+    const paths = checkPatchPaths([...new Set(action.changes.map((c) => c.path))], policy.patch.allowedPathSets, policy.patch.deniedPaths);
     if (!paths.ok) return block(paths.reason, paths.message);
     // spec.replicas is on the seed's safelist: a patch must not become a way round the replica caps.
-    const set = patchedReplicas(action.patch);
-    if (set === "unknown") return block(BlockReason.InvalidPatch, "patch changes spec.replicas to something other than a literal count");
-    desired = set;
+    const replicas = changedReplicas(action.changes);
+    if (replicas && replicas.to === undefined) return block(BlockReason.InvalidPatch, "patch removes spec.replicas");
+    desired = replicas?.to;
   }
   if (desired !== undefined) {
     const caps = replicaCaps(action.type, desired, target.replicas, policy);
@@ -195,40 +199,3 @@ function scaleRetryAfter(recent: readonly { at: number; up: number }[], used: nu
   }
   return undefined;
 }
-
-/**
- * The replica count a patch sets: undefined when it leaves spec.replicas alone,
- * "unknown" when it changes it in a way the caps cannot check (removal, null,
- * move, copy, a non-number, or replacing all of spec).
- */
-export function patchedReplicas(patch: PatchSpec): number | undefined | "unknown" {
-  if (patch.json) {
-    let out: number | undefined | "unknown";
-    for (const op of patch.json) {
-      if (op.op === "test") continue;
-      const targets = [op.path, ...(op.op === "move" && op.from !== undefined ? [op.from] : [])];
-      for (const pointer of targets) {
-        const p = pointerPath(pointer);
-        if ("invalid" in p) continue;
-        if (p.path === "spec") return "unknown";
-        if (p.path !== "spec.replicas") continue;
-        if ((op.op === "add" || op.op === "replace") && isCount(op.value) && pointer === op.path) out = op.value;
-        else return "unknown";
-      }
-    }
-    return out;
-  }
-  const body = patch.merge ?? patch.strategic;
-  if (!body) return undefined;
-  // Strategic directives ($patch: replace, $retainKeys) can drop spec.replicas without naming it.
-  const directive = (o: object) => patch.strategic !== undefined && Object.keys(o).some((k) => k.startsWith("$"));
-  if (directive(body)) return "unknown";
-  if (!Object.hasOwn(body, "spec")) return undefined;
-  const spec = body.spec;
-  if (typeof spec !== "object" || spec === null || Array.isArray(spec) || directive(spec)) return "unknown";
-  if (!Object.hasOwn(spec, "replicas")) return undefined;
-  const value = (spec as Record<string, unknown>).replicas;
-  return isCount(value) ? value : "unknown";
-}
-
-const isCount = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;

@@ -6,30 +6,68 @@ import { z } from "zod";
 import { conditions, dnsLabel, labelSelector, observedGeneration, probability, withCel } from "./meta.ts";
 import { actionType } from "./remediation-action.ts";
 
-/** The seed's patch safelist (seed 000 §9.4.3 / §12.4.3), as JSON paths with [] for any index. */
+/**
+ * The default patch safelist, as paths with [] for any list index and ["key"] for
+ * a map key holding '.' or '/' (a quoted key ending in * names every key with that
+ * prefix). Pod labels are not allowed: they select Services' endpoints and
+ * NetworkPolicy peers, so a label patch moves pods into another traffic or policy
+ * group. Allow the few label keys you need explicitly, e.g.
+ * spec.template.metadata.labels["example.com/canary"].
+ */
 export const DEFAULT_PATCH_ALLOWED_PATHS = [
   "spec.template.metadata.annotations",
-  "spec.template.metadata.labels",
   "spec.replicas",
   "spec.template.spec.containers[].resources",
 ] as const;
+
+/**
+ * What a patch may never change, even under a broader allow list. Pod-spec fields
+ * that run other code, widen privileges or reach other identities and networks;
+ * and the pod annotations that do the same through admission controllers and
+ * node agents (each one is explained in docs/guardrails.md).
+ */
 export const DEFAULT_PATCH_DENIED_PATHS = [
   "spec.template.spec.containers[].image",
   "spec.template.spec.initContainers[].image",
+  "spec.template.spec.ephemeralContainers",
+  "spec.template.spec.containers[].command",
+  "spec.template.spec.containers[].args",
+  "spec.template.spec.containers[].envFrom",
+  "spec.template.spec.containers[].env[].valueFrom",
   "spec.template.spec.securityContext",
   "spec.template.spec.containers[].securityContext",
+  "spec.template.spec.initContainers[].securityContext",
+  "spec.template.spec.hostNetwork",
+  "spec.template.spec.hostPID",
+  "spec.template.spec.hostIPC",
   "spec.template.spec.volumes",
   "spec.template.spec.tolerations",
   "spec.template.spec.nodeSelector",
   "spec.template.spec.serviceAccountName",
+  "spec.template.spec.serviceAccount",
+  "spec.template.spec.automountServiceAccountToken",
   "spec.template.spec.hostAliases",
+  'spec.template.metadata.annotations["container.apparmor.security.beta.kubernetes.io/*"]',
+  'spec.template.metadata.annotations["seccomp.security.alpha.kubernetes.io/*"]',
+  'spec.template.metadata.annotations["container.seccomp.security.alpha.kubernetes.io/*"]',
+  'spec.template.metadata.annotations["sidecar.istio.io/*"]',
+  'spec.template.metadata.annotations["traffic.sidecar.istio.io/*"]',
+  'spec.template.metadata.annotations["linkerd.io/inject"]',
+  'spec.template.metadata.annotations["config.linkerd.io/*"]',
+  'spec.template.metadata.annotations["vault.hashicorp.com/*"]',
+  'spec.template.metadata.annotations["iam.amazonaws.com/*"]',
+  'spec.template.metadata.annotations["k8s.v1.cni.cncf.io/*"]',
+  'spec.template.metadata.annotations["cni.projectcalico.org/*"]',
 ] as const;
 
 const patchPath = z
   .string()
   .min(1)
-  .max(256)
-  .regex(/^[A-Za-z0-9_-]+(\[\])?(\.[A-Za-z0-9_-]+(\[\])?)*$/, "must be a dotted path such as spec.template.metadata.labels, with [] for any list index");
+  .max(512)
+  .regex(
+    /^([A-Za-z0-9_-]+|\["[^"\\*]+\*?"\])(\.[A-Za-z0-9_-]+|\[\]|\["[^"\\*]+\*?"\])*$/,
+    'must be a path such as spec.template.spec.containers[].resources, with [] for any list index and ["key"] for a key holding . or / (a quoted key may end in * to name every key with that prefix)',
+  );
 
 const seconds = (max: number) => z.int32().min(0).max(max);
 

@@ -176,7 +176,8 @@ export const remediationActionStatus = z
       .object({
         fromReplicas: z.int32().min(0).optional().describe("Replicas before a scale."),
         replicas: z.int32().min(0).optional().describe("Replicas a scale sets: for a relative scale, computed from fromReplicas when the intent was recorded."),
-        resourceVersion: z.string().max(64).optional().describe("resourceVersion of the Deployment a scale's target was computed from; the write is refused if the Deployment changed since, and the target is computed again."),
+        resourceVersion: z.string().max(64).optional().describe("resourceVersion of the Deployment this intent was computed from (a scale's target, a patch's dry-run effect); the write is refused if the Deployment changed since, and the intent is computed again."),
+        changedPaths: z.array(z.string().max(512)).max(64).optional().describe("Fields a patch changes, from the API server's dry run of it on the Deployment as it was; the safelist judged these."),
         restartedAt: timestamp.optional().describe("Timestamp a restart writes into kubectl.kubernetes.io/restartedAt."),
         podName: dnsSubdomain.optional().describe("Pod a delete-pod evicts."),
         podUID: z.string().max(64).optional().describe("UID precondition of the eviction."),

@@ -1,43 +1,64 @@
-// Applies a merge, strategic or JSON patch that already passed the safelist, with
-// the stamp in the same request so "applied" and "stamped" cannot come apart.
+// Applies a merge, strategic or JSON patch with the stamp in the same request, so
+// "applied" and "stamped" cannot come apart, guarded by the resourceVersion the
+// safelist's dry run saw: the effect that was judged is the effect applied, and a
+// Deployment that changed since answers 409 (the caller judges the patch again).
 import type { V1Deployment } from "@kubernetes/client-node";
 import { ANNOTATIONS } from "../../api/v1alpha1/objects.ts";
 import { k8sPatchTotal } from "../../telemetry/metrics.ts";
 import { call, FIELD_MANAGER, jsonPatch, type KubeClients, mergePatch, strategicPatch } from "../client.ts";
+import type { PatchSpec } from "../../remediation/patch-paths.ts";
 import type { ExecutionResult, ExecutorInput } from "./types.ts";
 
 type Json = Record<string, unknown>;
 
-function withStamp(patch: Json, uid: string): Json {
+function withStampAndVersion(patch: Json, uid: string, resourceVersion: string | undefined): Json {
   const metadata = (patch.metadata as Json | undefined) ?? {};
   const annotations = (metadata.annotations as Json | undefined) ?? {};
-  return { ...patch, metadata: { ...metadata, annotations: { ...annotations, [ANNOTATIONS.lastAction]: uid } } };
+  return {
+    ...patch,
+    metadata: { ...metadata, ...(resourceVersion ? { resourceVersion } : {}), annotations: { ...annotations, [ANNOTATIONS.lastAction]: uid } },
+  };
 }
 
-function jsonPatchWithStamp(ops: unknown[], uid: string, target: V1Deployment | undefined): unknown[] {
+/** Setting resourceVersion in the patched object makes the API server refuse (409) a Deployment that moved on. */
+function jsonPatchWithStampAndVersion(ops: unknown[], uid: string, target: V1Deployment | undefined, resourceVersion: string | undefined): unknown[] {
   const key = ANNOTATIONS.lastAction.replace(/~/g, "~0").replace(/\//g, "~1");
   const stamp = target?.metadata?.annotations
     ? { op: "add", path: `/metadata/annotations/${key}`, value: uid }
     : { op: "add", path: "/metadata/annotations", value: { [ANNOTATIONS.lastAction]: uid } };
-  return [...ops, stamp];
+  return [...ops, stamp, ...(resourceVersion ? [{ op: "replace", path: "/metadata/resourceVersion", value: resourceVersion }] : [])];
 }
 
-export async function patch(c: KubeClients, { action, dryRun, deployment }: ExecutorInput): Promise<ExecutionResult> {
+const KIND = { json: "JSON patch", strategic: "strategic merge patch", merge: "merge patch" } as const;
+
+/**
+ * The one request a patch action sends, for the dry run and for real: the same
+ * body (with the stamp, so the dry run sees exactly what will be written) and the
+ * same resourceVersion precondition.
+ */
+async function send(c: KubeClients, namespace: string, name: string, p: PatchSpec, uid: string, target: V1Deployment | undefined, resourceVersion: string | undefined, dryRun: boolean): Promise<V1Deployment> {
+  const common = { name, namespace, fieldManager: FIELD_MANAGER, ...(dryRun ? { dryRun: "All" } : {}) };
+  const op = dryRun ? "dryrun_patch_deployment" : "patch_deployment";
+  if (p.json) return call(op, () => c.apps.patchNamespacedDeployment({ ...common, body: jsonPatchWithStampAndVersion(p.json!, uid, target, resourceVersion) }, jsonPatch()));
+  if (p.strategic) return call(op, () => c.apps.patchNamespacedDeployment({ ...common, body: withStampAndVersion(p.strategic!, uid, resourceVersion) }, strategicPatch()));
+  return call(op, () => c.apps.patchNamespacedDeployment({ ...common, body: withStampAndVersion(p.merge!, uid, resourceVersion) }, mergePatch()));
+}
+
+/**
+ * The API server's own answer to "what would this patch do to `before`?": a
+ * server-side dry run guarded by before's resourceVersion, so the object returned
+ * is exactly `before` with the patch applied (409 if it moved in between).
+ */
+export function previewPatch(c: KubeClients, action: ExecutorInput["action"], before: V1Deployment): Promise<V1Deployment> {
+  return send(c, action.metadata.namespace, action.spec.target.name, action.spec.patch!, action.metadata.uid!, before, before.metadata?.resourceVersion, true);
+}
+
+export async function patch(c: KubeClients, { action, intent, dryRun, deployment }: ExecutorInput): Promise<ExecutionResult> {
   const { namespace, name } = { namespace: action.metadata.namespace, name: action.spec.target.name };
   const p = action.spec.patch!;
-  const uid = action.metadata.uid!;
-  const common = { name, namespace, fieldManager: FIELD_MANAGER, ...(dryRun ? { dryRun: "All" } : {}) };
-  let kind: string;
-  if (p.json) {
-    kind = "JSON patch";
-    await call("patch_deployment", () => c.apps.patchNamespacedDeployment({ ...common, body: jsonPatchWithStamp(p.json!, uid, deployment) }, jsonPatch()));
-  } else if (p.strategic) {
-    kind = "strategic merge patch";
-    await call("patch_deployment", () => c.apps.patchNamespacedDeployment({ ...common, body: withStamp(p.strategic!, uid) }, strategicPatch()));
-  } else {
-    kind = "merge patch";
-    await call("patch_deployment", () => c.apps.patchNamespacedDeployment({ ...common, body: withStamp(p.merge!, uid) }, mergePatch()));
-  }
+  await send(c, namespace, name, p, action.metadata.uid!, deployment, intent.resourceVersion, dryRun);
   if (!dryRun) k8sPatchTotal.inc({ namespace, deployment: name });
-  return { summary: `${dryRun ? "would apply" : "applied"} ${kind} to Deployment ${namespace}/${name}` };
+  const kind = p.json ? KIND.json : p.strategic ? KIND.strategic : KIND.merge;
+  const what = intent.changedPaths?.length ? ` (${intent.changedPaths.slice(0, 8).join(", ")}${intent.changedPaths.length > 8 ? ", …" : ""})` : "";
+  return { summary: `${dryRun ? "would apply" : "applied"} ${kind} to Deployment ${namespace}/${name}${what}` };
 }
