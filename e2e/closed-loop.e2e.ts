@@ -46,7 +46,7 @@ describe("closed loop: seed chaos scenarios", () => {
     const name = await signalToAction(c, rca(NS, "c2-cpu", "c2-erp", "cpu_saturation"));
     const a = await waitForPhase(c, NS, name);
     expect(a.status?.phase, a.status?.message).toBe("Succeeded");
-    expect(a.spec.scale?.replicas).toBe(3);
+    expect(a.spec.scale).toEqual({ by: 1, decidedAtReplicas: 2 });
     expect(a.status?.intent).toMatchObject({ fromReplicas: 2, replicas: 3 });
     expect(a.status?.verification?.observed).toMatchObject({ desiredReplicas: 3, readyReplicas: 3 });
     expect((await c.apps.readNamespacedDeployment({ name: "c2-erp", namespace: NS })).status?.readyReplicas).toBe(3);

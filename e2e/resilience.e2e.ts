@@ -183,7 +183,7 @@ describe("storm", () => {
     }
     const blocked = actions.filter((a) => a.status?.phase === "Blocked");
     expect(blocked.length).toBeGreaterThan(0);
-    for (const a of blocked) expect(a.status?.reason).toMatch(/CooldownActive|HourlyActionLimitReached|ScaleIncreaseLimitReached|MaxReplicasExceeded|MaxScaleStepExceeded/);
+    for (const a of blocked) expect(a.status?.reason).toMatch(/CooldownActive|HourlyActionLimitReached|ScaleIncreaseLimitReached|MaxReplicasExceeded|MaxReplicasReached|MaxScaleStepExceeded/);
   }, 360_000);
 });
 

@@ -10,7 +10,7 @@ import { TERMINAL_PHASES } from "./api/v1alpha1/remediation-action.ts";
 import { ActionController, targetKey } from "./controllers/action-controller.ts";
 import { PolicyController } from "./controllers/policy-controller.ts";
 import { selectorMatches } from "./controllers/pods.ts";
-import type { Reconciler } from "./controllers/reconcile.ts";
+import { NotLeaderError, type Reconciler } from "./controllers/reconcile.ts";
 import { SignalController, signalKey } from "./controllers/signal-controller.ts";
 import { kubeClients, loadKubeConfig } from "./k8s/client.ts";
 import { eventRecorder } from "./k8s/events.ts";
@@ -68,7 +68,7 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
 
   let leading: AbortSignal | undefined;
   const guard = () => {
-    if (cfg.leaderElection.enabled && (!leading || leading.aborted)) throw new Error("not the leader: refusing to act");
+    if (cfg.leaderElection.enabled && (!leading || leading.aborted)) throw new NotLeaderError();
   };
   const events = eventRecorder(clients, cfg.identity, (err) => log.debug("event not recorded", { err: String(err) }));
 

@@ -17,7 +17,7 @@ import type { EventRecorder } from "../k8s/events.ts";
 import { readDeployment } from "../k8s/deployments.ts";
 import { execute, type ExecutionResult, type Intent, stampOf } from "../k8s/executors/index.ts";
 import { previewPatch } from "../k8s/executors/patch.ts";
-import { failpoint } from "../k8s/failpoints.ts";
+import { failpoint, throwpoint } from "../k8s/failpoints.ts";
 import { writeStatus } from "../k8s/smartops.ts";
 import { diffObjects, type FieldChange } from "../remediation/change.ts";
 import type { EffectivePolicy } from "../remediation/policy.ts";
@@ -34,11 +34,13 @@ import { type Cache, OverlayCache } from "./cache.ts";
 import { alreadyApplied, concreteIntent } from "./intent.ts";
 import { podsOf } from "./pods.ts";
 import { policyFor } from "./policies.ts";
-import type { ReconcileResult } from "./reconcile.ts";
+import { isTransient, type ReconcileResult } from "./reconcile.ts";
 
 /** Seed §4.10: verification retries with exponential backoff, base 5 s, 2 retries. */
 export const VERIFY_RETRY_BASE_MS = 5_000;
 export const VERIFY_MAX_RETRIES = 2;
+/** Consecutive processing errors (bugs, unprocessable objects — not API outages) before an action ends Failed. */
+export const MAX_ACTION_ERRORS = 5;
 
 export interface ActionControllerDeps {
   clients: KubeClients;
@@ -71,6 +73,10 @@ export class ActionController {
   private readonly d: ActionControllerDeps;
   private readonly actions: OverlayCache<RemediationAction>;
   private readonly now: () => number;
+  /** Consecutive processing errors per action (uid), reset by a clean pass. */
+  private readonly errors = new Map<string, number>();
+  /** Actions that could not even be marked Failed, by uid/resourceVersion: skipped until they change. */
+  private readonly setAside = new Set<string>();
 
   constructor(deps: ActionControllerDeps) {
     this.d = deps;
@@ -84,15 +90,53 @@ export class ActionController {
     // has one-second resolution, so age alone could let a newer action overtake it.
     const open = this.actionsOf(namespace, target)
       .filter((a) => !TERMINAL_PHASES.has(a.status?.phase ?? "Pending"))
+      .filter((a) => !this.setAside.has(`${a.metadata.uid ?? a.metadata.name}/${a.metadata.resourceVersion}`))
       .sort((x, y) => Number(isInFlight(y)) - Number(isInFlight(x)) || byAge(x, y));
     let requeueAfterMs: number | undefined;
+    let failure: unknown;
     for (const action of open) {
-      const step = await this.step(action);
+      let step: Step;
+      try {
+        step = await this.step(action);
+        this.errors.delete(action.metadata.uid ?? action.metadata.name);
+      } catch (err) {
+        // The API server's trouble (or a lost lease) holds the whole target back and is retried.
+        if (isTransient(err)) throw err;
+        step = await this.failing(action, err);
+        failure ??= err;
+      }
       if (step.requeueAfterMs !== undefined) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, step.requeueAfterMs);
       // One mutation in flight per target: later actions wait until this one is terminal.
       if (!step.done && isInFlight(this.actions.get(action.metadata.namespace, action.metadata.name))) break;
     }
+    // Retried with the target's backoff, after the other actions had their turn.
+    if (failure !== undefined) throw failure;
     return requeueAfterMs === undefined ? {} : { requeueAfterMs: Math.max(1, Math.ceil(requeueAfterMs)) };
+  }
+
+  /**
+   * An action whose processing throws (not an API outage) is counted; after
+   * MAX_ACTION_ERRORS consecutive failures it ends Failed with the error, so one
+   * poison object never stalls its Deployment. Should even that write fail, the
+   * action is set aside in memory until it changes, and the others go on.
+   */
+  private async failing(a: RemediationAction, err: unknown): Promise<Step> {
+    const id = a.metadata.uid ?? a.metadata.name;
+    const count = (this.errors.get(id) ?? 0) + 1;
+    this.errors.set(id, count);
+    const message = `processing failed ${count} time(s): ${err instanceof Error ? err.message : String(err)}`.slice(0, 1024);
+    this.d.log.warn("action processing failed", { action: `${a.metadata.namespace}/${a.metadata.name}`, attempt: count, err: message });
+    if (count < MAX_ACTION_ERRORS) return { done: false };
+    this.errors.delete(id);
+    try {
+      const current = this.actions.get(a.metadata.namespace, a.metadata.name) ?? a;
+      await this.finish(current, "Failed", Reason.ProcessingFailed, message);
+    } catch (again) {
+      if (isTransient(again)) throw again;
+      this.setAside.add(`${id}/${a.metadata.resourceVersion}`);
+      this.d.log.error("action cannot be processed nor marked Failed; skipping it until it changes", { action: `${a.metadata.namespace}/${a.metadata.name}`, err: String(again) });
+    }
+    return { done: true };
   }
 
   private actionsOf(namespace: string, target: string): RemediationAction[] {
@@ -112,6 +156,7 @@ export class ActionController {
 
   private async advance(action: RemediationAction, span: Span): Promise<Step> {
     let current = action;
+    throwpoint(action.metadata.name);
     try {
       // Advance through as many phases as can be taken now; each write returns the stored object.
       for (let i = 0; i < 6; i++) {

@@ -6,3 +6,24 @@ export interface ReconcileResult {
 }
 
 export type Reconciler = (key: string) => Promise<ReconcileResult | void>;
+
+/** This replica no longer holds the lease: it must not act, and nothing about the object is wrong. */
+export class NotLeaderError extends Error {
+  constructor() {
+    super("not the leader: refusing to act");
+    this.name = "NotLeaderError";
+  }
+}
+
+/**
+ * Errors that say nothing about the object being reconciled — the API server
+ * unreachable, overloaded, throttling or racing us, or the lease lost — and
+ * are retried with backoff for as long as they last. Anything else (a bug, or an
+ * object the code cannot handle) counts against the object.
+ */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof NotLeaderError) return true;
+  const status = (err as { code?: unknown; status?: unknown } | null)?.code ?? (err as { status?: unknown } | null)?.status;
+  const named = err instanceof Error && (err.name === "KubeError" || err.name === "KubeApiError");
+  return named && typeof status === "number" && (status === 0 || status === 409 || status === 429 || status >= 500);
+}

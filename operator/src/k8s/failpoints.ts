@@ -8,3 +8,13 @@ const armed = process.env.SMARTOPS_FAILPOINT;
 export function failpoint(name: Failpoint): void {
   if (armed === name) process.kill(process.pid, "SIGKILL");
 }
+
+const poison = process.env.SMARTOPS_FAILPOINT_THROW;
+
+/**
+ * With SMARTOPS_FAILPOINT_THROW=<prefix>, reconciling an object whose name starts
+ * with it throws, as a bug or an unprocessable object would. Unset: a no-op.
+ */
+export function throwpoint(name: string): void {
+  if (poison && name.startsWith(poison)) throw new Error(`injected failure for ${name} (SMARTOPS_FAILPOINT_THROW)`);
+}

@@ -53,6 +53,8 @@ export const Reason = {
   Executed: "Executed",
   DryRunSucceeded: "DryRunSucceeded",
   ExecutionFailed: "ExecutionFailed",
+  /** The action could not be processed (it kept failing for a reason other than the API server's availability). */
+  ProcessingFailed: "ProcessingFailed",
   EvictionRetry: "EvictionRetry",
   RolloutComplete: "RolloutComplete",
   RolloutInProgress: "RolloutInProgress",
