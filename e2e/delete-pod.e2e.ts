@@ -69,6 +69,37 @@ describe("delete-pod", () => {
     expect((await waitForPhase(c, NS, "evict-foreign")).status).toMatchObject({ phase: "Blocked", reason: "PodNotOwnedByTarget" });
   });
 
+  it("refuses a pod of another Deployment whose labels the target's selector matches; nothing is evicted", async () => {
+    // dp-web selects app=shared; dp-canary's pods carry app=shared too (plus track=canary),
+    // so by labels alone every canary pod looks like one of dp-web's.
+    const deployment = (name: string, labels: Record<string, string>, selector: Record<string, string>) =>
+      c.apps.createNamespacedDeployment({
+        namespace: NS,
+        body: {
+          metadata: { name, namespace: NS },
+          spec: {
+            replicas: 1,
+            selector: { matchLabels: selector },
+            template: { metadata: { labels }, spec: { containers: [{ name: "app", image: "registry.invalid/app:1" }] } },
+          },
+        },
+      });
+    await deployment("dp-web", { app: "shared", track: "stable" }, { app: "shared" });
+    await deployment("dp-canary", { app: "shared", track: "canary" }, { app: "shared", track: "canary" });
+    const canaryPod = await waitFor("a running canary pod", async () =>
+      (await c.core.listNamespacedPod({ namespace: NS, labelSelector: "app=shared,track=canary" })).items.find((p) => p.status?.phase === "Running" && !p.metadata?.deletionTimestamp));
+    await waitFor("a running web pod", async () =>
+      (await c.core.listNamespacedPod({ namespace: NS, labelSelector: "app=shared,track=stable" })).items.find((p) => p.status?.phase === "Running"));
+
+    await applySmartops(c, action(NS, "evict-overlap", { type: "delete-pod", target: { name: "dp-web" }, deletePod: { podName: canaryPod.metadata!.name } }));
+    const a = await waitForPhase(c, NS, "evict-overlap");
+    expect(a.status, a.status?.message).toMatchObject({ phase: "Blocked", reason: "PodNotOwnedByTarget" });
+    expect(a.status?.intent?.podUID).toBeUndefined();
+    const still = await c.core.readNamespacedPod({ name: canaryPod.metadata!.name!, namespace: NS });
+    expect(still.metadata?.uid).toBe(canaryPod.metadata!.uid);
+    expect(still.metadata?.deletionTimestamp).toBeUndefined();
+  });
+
   it("respects a PodDisruptionBudget: 429 means retry later, and the eviction happens once the budget allows", async () => {
     await createDeployment(c, NS, "dp-pdb", 2);
     await c.policy.createNamespacedPodDisruptionBudget({

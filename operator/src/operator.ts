@@ -2,20 +2,20 @@
 // leader election, and — only while leading — the work queues and reconcilers.
 // Losing the lease aborts the workers at once; every status write and mutation
 // checks leadership first, and resourceVersion guards catch the rest.
-import type { KubernetesObject, V1Deployment, V1Pod } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Deployment, V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
 import type { Server } from "node:http";
 import { GROUP, VERSION } from "./api/v1alpha1/meta.ts";
 import type { GuardrailPolicy, RemediationAction, Signal } from "./api/v1alpha1/objects.ts";
 import { TERMINAL_PHASES } from "./api/v1alpha1/remediation-action.ts";
 import { ActionController, targetKey } from "./controllers/action-controller.ts";
 import { PolicyController } from "./controllers/policy-controller.ts";
-import { selectorMatches } from "./controllers/pods.ts";
 import { NotLeaderError, type Reconciler } from "./controllers/reconcile.ts";
 import { SignalController, signalKey } from "./controllers/signal-controller.ts";
 import { kubeClients, loadKubeConfig } from "./k8s/client.ts";
 import { eventRecorder } from "./k8s/events.ts";
 import { Informer } from "./runtime/informer.ts";
 import { LeaderElector } from "./runtime/leader-election.ts";
+import { controllerOf, owningDeploymentName } from "./remediation/ownership.ts";
 import { runWorkers, WorkQueue } from "./runtime/queue.ts";
 import { queueMetrics, reconcileMetrics } from "./telemetry/queue-metrics.ts";
 import type { Logger } from "./telemetry/logger.ts";
@@ -57,7 +57,9 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
   const policies = informer<GuardrailPolicy>(custom("guardrailpolicies"), "guardrailpolicies");
   const deployments = informer<V1Deployment>(`/apis/apps/v1${ns}/deployments`, "deployments");
   const pods = informer<V1Pod>(`/api/v1${ns}/pods`, "pods");
-  const all = [anomalies, rcas, actions, policies, deployments, pods];
+  // Pod ownership is decided through the ReplicaSets' controller references.
+  const replicaSets = informer<V1ReplicaSet>(`/apis/apps/v1${ns}/replicasets`, "replicasets");
+  const all = [anomalies, rcas, actions, policies, deployments, pods, replicaSets];
   for (const { resource, inf } of all) {
     inf.on("error", (_err, info) => informerRestartsTotal.inc({ resource, reason: `${info.phase}_error` }));
     inf.on("expired", () => informerRestartsTotal.inc({ resource, reason: "expired" }));
@@ -74,7 +76,7 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
 
   const actionController = new ActionController({
     clients, events, log, guard,
-    actions: actions.inf, deployments: deployments.inf, pods: pods.inf, policies: policies.inf,
+    actions: actions.inf, deployments: deployments.inf, pods: pods.inf, replicaSets: replicaSets.inf, policies: policies.inf,
     operatorNamespace: cfg.operatorNamespace,
     onTerminal: (a) => {
       const ref = a.spec.signalRef;
@@ -119,12 +121,18 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
   deployments.inf.on("delete", onDeployment);
   const onPod = (p: V1Pod) => {
     const namespace = p.metadata?.namespace ?? "";
-    for (const d of deployments.inf.list(namespace)) {
-      if (selectorMatches(d.spec?.selector, p.metadata?.labels)) enqueueTarget(namespace, d.metadata!.name!);
-    }
+    const owner = owningDeploymentName(p, replicaSets.inf.list(namespace));
+    if (owner) enqueueTarget(namespace, owner);
   };
   pods.inf.on("update", (_old, p) => onPod(p));
   pods.inf.on("delete", onPod);
+  // A pod seen before its ReplicaSet counted as nobody's: look again once the ReplicaSet is known.
+  const onReplicaSet = (rs: V1ReplicaSet) => {
+    const owner = controllerOf(rs, "Deployment")?.name;
+    if (owner) enqueueTarget(rs.metadata?.namespace ?? "", owner);
+  };
+  replicaSets.inf.on("add", onReplicaSet);
+  replicaSets.inf.on("update", (_old, rs) => onReplicaSet(rs));
   const onPolicy = (p: GuardrailPolicy) => {
     queues?.policies.add(`${p.metadata.namespace}/${p.metadata.name}`);
     for (const key of openActionTargets()) queues?.actions.add(key);

@@ -43,7 +43,7 @@ interface Rule {
 // Resources the rules of config/rbac may name, by scope. A resource missing here
 // stops generation: whether it can live in a namespaced Role is a decision.
 const NAMESPACED = new Set([
-  "apps/deployments", "apps/deployments/scale", "/pods", "/pods/eviction", "/events", "events.k8s.io/events",
+  "apps/deployments", "apps/deployments/scale", "apps/replicasets", "/pods", "/pods/eviction", "/events", "events.k8s.io/events",
   "coordination.k8s.io/leases",
   ...KINDS.flatMap((k) => [`${GROUP}/${k.plural}`, `${GROUP}/${k.plural}/status`]),
 ]);

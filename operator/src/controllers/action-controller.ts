@@ -6,7 +6,7 @@
 //
 // Pending → (PendingApproval) → Executing → Verifying → Succeeded | Failed,
 // or Blocked / Rejected / Expired.
-import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
+import type { V1Deployment, V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
 import type { Attributes, Span } from "@opentelemetry/api";
 import { setCondition } from "../api/v1alpha1/conditions.ts";
 import { ANNOTATIONS, type GuardrailPolicy, type RemediationAction } from "../api/v1alpha1/objects.ts";
@@ -47,6 +47,8 @@ export interface ActionControllerDeps {
   actions: Cache<RemediationAction>;
   deployments: Cache<V1Deployment>;
   pods: Cache<V1Pod>;
+  /** Decides which pods are the target's (Pod → ReplicaSet → Deployment controller references). */
+  replicaSets: Cache<V1ReplicaSet>;
   policies: Cache<GuardrailPolicy>;
   events: EventRecorder;
   operatorNamespace: string;
@@ -276,7 +278,7 @@ export class ActionController {
 
     if (a.spec.dryRun) return this.dryRun(a, d, decision.message, sources, now, decision.replicas, changes);
 
-    const intent = d ? concreteIntent(a, d, podsOf(d, this.d.pods), now, decision.replicas, changes) : undefined;
+    const intent = d ? concreteIntent(a, d, podsOf(d, this.d.pods, this.d.replicaSets), now, decision.replicas, changes) : undefined;
     if (!intent || !intent.ok) {
       const reason = intent?.reason ?? Reason.TargetNotFound;
       const message = intent?.message ?? `Deployment ${ns}/${a.spec.target.name} not found`;
@@ -327,7 +329,7 @@ export class ActionController {
     if (!d) {
       return this.finish(a, "Blocked", Reason.TargetNotFound, `Deployment ${a.metadata.namespace}/${a.spec.target.name} not found`);
     }
-    const intent = concreteIntent(a, d, podsOf(d, this.d.pods), now, replicas, changes);
+    const intent = concreteIntent(a, d, podsOf(d, this.d.pods, this.d.replicaSets), now, replicas, changes);
     if (!intent.ok) return this.finish(a, "Blocked", intent.reason, intent.message);
     const outcome = await this.executeSafely(a, intent.intent, true, d);
     if (outcome.kind === "failed") return outcome.next;
@@ -354,7 +356,7 @@ export class ActionController {
     const d = a.spec.type === "patch" && intent.resourceVersion && cached?.metadata?.resourceVersion !== intent.resourceVersion
       ? await readDeployment(this.d.clients, a.metadata.namespace, a.spec.target.name)
       : cached;
-    const targetPods = d ? podsOf(d, this.d.pods) : [];
+    const targetPods = d ? podsOf(d, this.d.pods, this.d.replicaSets) : [];
     let summary: string;
     if (alreadyApplied(a, intent, d, targetPods, stampOf(d))) {
       summary = `${describeIntent(a, intent)} (already applied before a restart)`;
@@ -446,7 +448,7 @@ export class ActionController {
       });
     }
     const startedAt = Date.parse(a.status?.startedAt ?? "") || now;
-    const targetPods = podsOf(d, this.d.pods);
+    const targetPods = podsOf(d, this.d.pods, this.d.replicaSets);
     const newPods = podsSince(targetPods, startedAt, a.spec.type === "delete-pod" ? a.status?.intent?.podUID : undefined);
     const rollout = rolloutStatus(d, newPods);
     const evictedStillThere = a.spec.type === "delete-pod" && targetPods.some((p) => p.metadata?.uid === a.status?.intent?.podUID);

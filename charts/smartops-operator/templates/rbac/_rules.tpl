@@ -25,6 +25,14 @@
     - list
     - watch
 - apiGroups:
+    - apps
+  resources:
+    - replicasets
+  verbs:
+    - get
+    - list
+    - watch
+- apiGroups:
     - ""
   resources:
     - pods/eviction
@@ -64,6 +72,7 @@
     - list
     - watch
     - create
+    - closed-loop
 - apiGroups:
     - smartops.io
   resources:
@@ -102,6 +111,14 @@
     - list
     - watch
 - apiGroups:
+    - apps
+  resources:
+    - replicasets
+  verbs:
+    - get
+    - list
+    - watch
+- apiGroups:
     - ""
   resources:
     - pods/eviction
@@ -141,6 +158,7 @@
     - list
     - watch
     - create
+    - closed-loop
 - apiGroups:
     - smartops.io
   resources:
