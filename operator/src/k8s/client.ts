@@ -4,6 +4,7 @@ import * as k8s from "@kubernetes/client-node";
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { createHash } from "node:crypto";
 import type { AgentOptions } from "node:https";
+import { describeApiError, sanitizeApiError } from "../runtime/api-errors.ts";
 import { k8sApiCallsTotal, k8sApiErrorsTotal, k8sApiLatency } from "../telemetry/metrics.ts";
 import { tracer } from "../telemetry/tracing.ts";
 
@@ -76,17 +77,26 @@ export function poolConnections(kc: k8s.KubeConfig): void {
   target.smartopsPooled = true;
 }
 
-/** An API failure with the HTTP status (0 when no response arrived). */
+/**
+ * An API failure with the HTTP status (0 when no response arrived). Its message
+ * is always redacted (runtime/api-errors.ts): the API server's text can embed the
+ * whole object (a 422 on a patch does), and this message reaches status.message,
+ * events, logs and shim answers.
+ */
 export class KubeError extends Error {
   readonly code: number;
   readonly reason: string;
   readonly retryAfterSeconds: number | undefined;
-  constructor(operation: string, code: number, reason: string, message: string, retryAfterSeconds?: number) {
-    super(`${operation}: ${code || "no response"} ${reason}: ${message}`);
+  /** The fields the Status causes named. */
+  readonly fields: readonly string[];
+  constructor(operation: string, code: number, reason: string, message: string, retryAfterSeconds?: number, fields: readonly string[] = []) {
+    const safe = sanitizeApiError(code, { reason, message, details: { causes: fields.map((field) => ({ field })) } });
+    super(`${operation}: ${code || "no response"} ${describeApiError(safe)}`);
     this.name = "KubeError";
     this.code = code;
-    this.reason = reason;
+    this.reason = safe.reason;
     this.retryAfterSeconds = retryAfterSeconds;
+    this.fields = safe.fields;
   }
 }
 
@@ -98,15 +108,21 @@ export const isTooManyRequests = (e: unknown) => e instanceof KubeError && e.cod
 function toKubeError(operation: string, err: unknown): KubeError {
   if (err instanceof KubeError) return err;
   if (err instanceof k8s.ApiException) {
-    let body: { reason?: string; message?: string; details?: { retryAfterSeconds?: number } } = {};
-    try {
-      body = typeof err.body === "string" ? JSON.parse(err.body) : (err.body as typeof body) ?? {};
-    } catch {
-      body = { message: String(err.body) };
+    // Never err.message: client-node puts the whole response body into it.
+    let body: unknown = err.body;
+    if (typeof body === "string") {
+      try {
+        body = JSON.parse(body);
+      } catch {
+        // Not a Status: the text itself, redacted like any message.
+      }
     }
+    const safe = sanitizeApiError(err.code, body);
+    const details = (typeof body === "object" && body !== null ? (body as { details?: { retryAfterSeconds?: unknown } }).details : undefined);
+    const retryBody = typeof details?.retryAfterSeconds === "number" ? details.retryAfterSeconds : undefined;
     const retryHeader = Number(err.headers?.["retry-after"]);
-    return new KubeError(operation, err.code, body.reason ?? "", body.message ?? err.message,
-      body.details?.retryAfterSeconds ?? (Number.isFinite(retryHeader) ? retryHeader : undefined));
+    return new KubeError(operation, err.code, safe.reason, safe.message || `HTTP ${err.code}`,
+      retryBody ?? (Number.isFinite(retryHeader) ? retryHeader : undefined), safe.fields);
   }
   return new KubeError(operation, 0, "NetworkError", err instanceof Error ? err.message : String(err));
 }

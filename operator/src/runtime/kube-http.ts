@@ -6,20 +6,25 @@
 import { HttpMethod, type KubeConfig, RequestContext } from "@kubernetes/client-node";
 import { StringDecoder } from "node:string_decoder";
 import { Agent, type Dispatcher, request } from "undici";
+import { MAX_MESSAGE_CHARS, redact, sanitizeApiError } from "./api-errors.ts";
 import { scopedSignal } from "./clock.ts";
 
-/** A non-2xx answer of the API server, with the fields of its Status body. */
+/**
+ * A non-2xx answer of the API server: its status, reason and the fields its causes
+ * name. The body itself is not kept and the message is redacted
+ * (runtime/api-errors.ts): API server text can embed whole objects.
+ */
 export class KubeApiError extends Error {
   readonly status: number;
   readonly reason: string | undefined;
-  readonly body: unknown;
+  readonly fields: readonly string[];
 
-  constructor(status: number, message: string, reason?: string, body?: unknown) {
-    super(message);
+  constructor(status: number, message: string, reason?: string, fields: readonly string[] = []) {
+    super(redact(message, 2 * MAX_MESSAGE_CHARS));
     this.name = "KubeApiError";
     this.status = status;
     this.reason = reason;
-    this.body = body;
+    this.fields = fields;
   }
 }
 
@@ -40,10 +45,9 @@ export interface KubeStatus {
 }
 
 export function errorFromStatus(status: number, context: string, body: unknown): KubeApiError {
-  const s = (typeof body === "object" && body !== null ? body : {}) as KubeStatus;
-  const code = typeof s.code === "number" && s.code > 0 ? s.code : status;
-  const detail = s.message ?? (typeof body === "string" ? body.slice(0, 500) : "");
-  return new KubeApiError(code, `${context}: ${code}${s.reason ? ` ${s.reason}` : ""}${detail ? `: ${detail}` : ""}`, s.reason, body);
+  const safe = sanitizeApiError(status, body);
+  return new KubeApiError(safe.code, `${context}: ${safe.code}${safe.reason ? ` ${safe.reason}` : ""}${safe.message ? `: ${safe.message}` : ""}${safe.fields.length ? ` (fields: ${safe.fields.join(", ")})` : ""}`,
+    safe.reason || undefined, safe.fields);
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;

@@ -4,6 +4,7 @@ import * as k8s from "@kubernetes/client-node";
 import { GROUP, VERSION } from "../api/v1alpha1/meta.ts";
 import type { RemediationAction, Signal } from "../api/v1alpha1/objects.ts";
 import { call, loadKubeConfig, poolConnections } from "../k8s/client.ts";
+import { redact } from "../runtime/api-errors.ts";
 import { KubeHttp } from "../runtime/kube-http.ts";
 import type { DeploymentRef } from "../remediation/target.ts";
 
@@ -60,7 +61,7 @@ export function kubeBackend(kc: k8s.KubeConfig = loadKubeConfig()): ShimBackend 
         authn.createTokenReview({ body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token, audiences: [audience] } } }),
       );
       const st = tr.status;
-      if (!st?.authenticated || !st.user?.username) return { authenticated: false, error: st?.error || "token not authenticated" };
+      if (!st?.authenticated || !st.user?.username) return { authenticated: false, error: redact(st?.error || "token not authenticated") };
       if (!(st.audiences ?? []).includes(audience)) return { authenticated: false, error: `token is not valid for audience ${audience}` };
       return { authenticated: true, user: { username: st.user.username, uid: st.user.uid, groups: st.user.groups ?? [], extra: st.user.extra } };
     },
@@ -74,7 +75,9 @@ export function kubeBackend(kc: k8s.KubeConfig = loadKubeConfig()): ShimBackend 
           },
         }),
       );
-      return { allowed: sar.status?.allowed === true && sar.status.denied !== true, reason: sar.status?.reason };
+      // Authorizer text (a webhook's) is passed on to the caller: bounded like any API text.
+      const reason = sar.status?.reason;
+      return { allowed: sar.status?.allowed === true && sar.status.denied !== true, reason: reason === undefined ? undefined : redact(reason) };
     },
     async createSignal(signal) {
       return (await call(`shim_create_${signal.kind.toLowerCase()}`, () =>

@@ -3,6 +3,7 @@
 // warnings — plus the action's name, phase and reason so callers can follow up.
 import type { RemediationAction } from "../api/v1alpha1/objects.ts";
 import { Reason } from "../api/v1alpha1/reasons.ts";
+import { redact } from "../runtime/api-errors.ts";
 
 /** Blocked reasons the caller can fix by asking for different replicas: 400, as the seed answers. */
 const BAD_REQUEST = new Set<string>([Reason.MaxReplicasExceeded, Reason.MinReplicasViolated, Reason.MaxScaleStepExceeded, Reason.InvalidPatch]);
@@ -37,13 +38,17 @@ function scaleTo(a: RemediationAction): string | number | undefined {
 }
 
 export function actionResult(a: RemediationAction, fields: { replicas: string }): Answer {
-  const st = a.status ?? {};
+  // status.message comes from errors the operator already redacts; redacted again
+  // here so that no status text (an older operator's, or one anyone with status
+  // access wrote) can carry an object into an answer.
+  const raw = a.status ?? {};
+  const st = { ...raw, message: raw.message === undefined ? undefined : redact(raw.message) };
   const phase = st.phase ?? "Pending";
   const ok = phase === "Succeeded";
   const v = st.verification;
   const message = `${headline(a)}${st.message ? `: ${st.message}` : ""}`;
   const warnings: string[] = [];
-  if (v && v.status !== "SUCCESS" && ok) warnings.push(`verification ${v.status}: ${v.message ?? ""}`.trim());
+  if (v && v.status !== "SUCCESS" && ok) warnings.push(`verification ${v.status}: ${redact(v.message ?? "")}`.trim());
   if (st.dryRunResult) warnings.push(`dry run only: ${st.dryRunResult.summary}`);
   const body: Record<string, unknown> = {
     success: ok,
@@ -72,7 +77,7 @@ export function actionResult(a: RemediationAction, fields: { replicas: string })
     verification: v
       ? {
           status: v.status,
-          message: v.message ?? null,
+          message: v.message === undefined ? null : redact(v.message),
           attempts: v.attempts ?? null,
           observed: {
             updated_replicas: v.observed?.updatedReplicas ?? null,
