@@ -75,6 +75,39 @@ describe("approval", () => {
     expect((await c.apps.readNamespacedDeployment({ name: "erp", namespace: NS })).spec?.replicas).toBe(3);
   });
 
+  it("a recorded decision can be neither removed nor changed, with or without the approve verb", async () => {
+    const remove = (user: string, name: string) =>
+      kubectl(["--as", user, "-n", NS, "patch", "remediationactions.smartops.io", name, "--type=json", "-p", JSON.stringify([{ op: "remove", path: "/spec/approval" }])]);
+    const nullify = (user: string, name: string) =>
+      kubectl(["--as", user, "-n", NS, "patch", "remediationactions.smartops.io", name, "--type=merge", "-p", JSON.stringify({ spec: { approval: null } })]);
+    const REFUSED = /approval cannot be removed or changed/;
+
+    // A rejection: removing it and approving afresh must not turn it into an approval.
+    await applySmartops(c, action(NS, "scale-rejected-for-good", { type: "scale", target: { name: "erp" }, scale: { replicas: 4 } }));
+    await waitForPhase(c, NS, "scale-rejected-for-good", ["PendingApproval"]);
+    approve("alice", "scale-rejected-for-good", "Rejected");
+    await waitForPhase(c, NS, "scale-rejected-for-good", ["Rejected"]);
+    expect(() => remove("alice", "scale-rejected-for-good")).toThrow(REFUSED);
+    expect(() => nullify("alice", "scale-rejected-for-good")).toThrow(REFUSED);
+    expect(() => approve("alice", "scale-rejected-for-good", "Approved")).toThrow(/cannot be (removed or )?changed/);
+    expect(() => remove("bob", "scale-rejected-for-good")).toThrow(REFUSED);
+    const rejected = await getAction(c, NS, "scale-rejected-for-good");
+    expect(rejected.spec.approval).toMatchObject({ decision: "Rejected", approvedBy: "alice" });
+    expect(rejected.status?.phase).toBe("Rejected");
+
+    // An approval on a finished action: bob may patch actions but not approve, and cannot erase it either.
+    await applySmartops(c, action(NS, "scale-approved-for-good", { type: "scale", target: { name: "erp" }, scale: { replicas: 3 } }));
+    await waitForPhase(c, NS, "scale-approved-for-good", ["PendingApproval"]);
+    approve("alice", "scale-approved-for-good");
+    await waitForPhase(c, NS, "scale-approved-for-good");
+    expect(() => remove("bob", "scale-approved-for-good")).toThrow(REFUSED);
+    expect(() => nullify("bob", "scale-approved-for-good")).toThrow(REFUSED);
+    expect(() => remove("alice", "scale-approved-for-good")).toThrow(REFUSED);
+    expect((await getAction(c, NS, "scale-approved-for-good")).spec.approval).toMatchObject({ decision: "Approved", approvedBy: "alice" });
+    // The admin too: the rule binds everyone.
+    expect(() => kubectl(["-n", NS, "patch", "remediationactions.smartops.io", "scale-approved-for-good", "--type=json", "-p", JSON.stringify([{ op: "remove", path: "/spec/approval" }])])).toThrow(REFUSED);
+  });
+
   it("a restart needs no approval (seed 004: trivial tier)", async () => {
     await applySmartops(c, action(NS, "restart-now", { type: "restart", target: { name: "erp" } }));
     expect((await waitForPhase(c, NS, "restart-now")).status?.phase).toBe("Succeeded");

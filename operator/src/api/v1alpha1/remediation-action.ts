@@ -157,6 +157,10 @@ export const remediationActionSpec = withCel(
     { rule: "self.type == 'patch' || !has(self.patch)", message: "patch is only allowed with type patch", fieldPath: ".patch", reason: "FieldValueForbidden" },
     { rule: "self.type == 'delete-pod' || !has(self.deletePod)", message: "deletePod is only allowed with type delete-pod", fieldPath: ".deletePod", reason: "FieldValueForbidden" },
     { rule: immutableExceptApproval(), message: "spec is immutable except for approval: create a new action instead" },
+    // Approval is written once: removing it (and adding it back) would erase a
+    // Rejected from the audit trail or flip it to Approved. The field's own rule
+    // (self == oldSelf) only runs while both sides have it, so removal needs this one.
+    { rule: "!has(oldSelf.approval) || (has(self.approval) && self.approval == oldSelf.approval)", message: "an approval cannot be removed or changed once made", fieldPath: ".approval", reason: "FieldValueForbidden" },
   ],
 ).describe("The action to take.");
 
