@@ -32,19 +32,21 @@ const SO = (plural: string) => `${plural}.smartops.io`;
 const MATRIX: Check[] = [
   // operator: what the closed loop needs
   ...["get", "list", "watch", "patch"].map((v) => may("OPERATOR", "APPS", v, "deployments.apps")),
-  may("OPERATOR", "APPS", "get", "deployments.apps", "scale"), may("OPERATOR", "APPS", "patch", "deployments.apps", "scale"),
   ...["get", "list", "watch"].map((v) => may("OPERATOR", "APPS", v, "pods")),
+  ...["get", "list", "watch"].map((v) => may("OPERATOR", "APPS", v, "replicasets.apps")),
   may("OPERATOR", "APPS", "create", "pods", "eviction"),
   ...["get", "list", "watch"].map((v) => may("OPERATOR", "APPS", v, "events")),
   may("OPERATOR", "APPS", "create", "events.events.k8s.io"), may("OPERATOR", "APPS", "patch", "events.events.k8s.io"),
   ...["anomalysignals", "rcasignals", "guardrailpolicies", "remediationactions"].flatMap((p) => [
     may("OPERATOR", "APPS", "watch", SO(p)), may("OPERATOR", "APPS", "update", SO(p), "status"), may("OPERATOR", "APPS", "patch", SO(p), "status"),
   ]),
-  may("OPERATOR", "APPS", "create", SO("remediationactions")),
+  may("OPERATOR", "APPS", "create", SO("remediationactions")), may("OPERATOR", "APPS", "closed-loop", SO("remediationactions")),
   may("OPERATOR", "RELEASE_NS", "update", "leases.coordination.k8s.io"), may("OPERATOR", "RELEASE_NS", "create", "leases.coordination.k8s.io"),
   // operator: seed 000 §12.3 forbidden, and never approving or rewriting an action
   mayNot("OPERATOR", "APPS", "create", "deployments.apps"), mayNot("OPERATOR", "APPS", "delete", "deployments.apps"),
   mayNot("OPERATOR", "APPS", "update", "deployments.apps"),
+  mayNot("OPERATOR", "APPS", "get", "deployments.apps", "scale"), mayNot("OPERATOR", "APPS", "patch", "deployments.apps", "scale"),
+  mayNot("OPERATOR", "APPS", "patch", "replicasets.apps"), mayNot("OPERATOR", "APPS", "delete", "replicasets.apps"),
   ...["create", "update", "patch", "delete"].map((v) => mayNot("OPERATOR", "APPS", v, "configmaps")),
   ...["get", "list", "create", "update", "patch", "delete"].map((v) => mayNot("OPERATOR", "APPS", v, "secrets")),
   mayNot("OPERATOR", "APPS", "create", "roles.rbac.authorization.k8s.io"), mayNot("OPERATOR", "APPS", "create", "rolebindings.rbac.authorization.k8s.io"),
@@ -65,6 +67,7 @@ const MATRIX: Check[] = [
   mayNot("SHIM", "APPS", "patch", "deployments.apps"), mayNot("SHIM", "APPS", "patch", "deployments.apps", "scale"),
   mayNot("SHIM", "APPS", "delete", "deployments.apps"), mayNot("SHIM", "APPS", "create", "pods", "eviction"),
   mayNot("SHIM", "APPS", "patch", SO("remediationactions")), mayNot("SHIM", "APPS", "approve", SO("remediationactions")),
+  mayNot("SHIM", "APPS", "closed-loop", SO("remediationactions")),
   mayNot("SHIM", "APPS", "update", SO("remediationactions"), "status"), mayNot("SHIM", "APPS", "delete", SO("anomalysignals")),
   mayNot("SHIM", "APPS", "create", SO("guardrailpolicies")), mayNot("SHIM", "APPS", "get", "secrets"),
   mayNot("SHIM", "APPS", "create", "configmaps"), mayNot("SHIM", "APPS", "create", "pods", "exec"),
@@ -72,7 +75,7 @@ const MATRIX: Check[] = [
   ...["get", "list", "watch", "patch", "approve"].map((v) => may("APPROVER", "APPS", v, SO("remediationactions"))),
   mayNot("APPROVER", "OTHER", "approve", SO("remediationactions")), mayNot("APPROVER", "APPS", "create", SO("remediationactions")),
   mayNot("APPROVER", "APPS", "delete", SO("remediationactions")), mayNot("APPROVER", "APPS", "patch", SO("remediationactions"), "status"),
-  mayNot("APPROVER", "APPS", "patch", "deployments.apps"),
+  mayNot("APPROVER", "APPS", "patch", "deployments.apps"), mayNot("APPROVER", "APPS", "closed-loop", SO("remediationactions")),
 ];
 
 /** The command as docs/security.md prints it, with shell variables for the names. */

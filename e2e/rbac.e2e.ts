@@ -1,7 +1,8 @@
 // The operator's RBAC (config/rbac/operator.yaml) is least privilege: every verb
 // it needs, checked with `kubectl auth can-i --as`, and none of the actions seed 000
 // §12.3 forbids (create or delete Deployments, change Secrets, ConfigMaps, RBAC or
-// Nodes, exec into pods) — nor approving its own actions.
+// Nodes, exec into pods) — nor approving its own actions. It reads ReplicaSets (pod
+// ownership) and holds the custom verb closed-loop; it no longer uses deployments/scale.
 import { beforeAll, describe, expect, it } from "vitest";
 import { kubectl } from "./support/kube.ts";
 import { installOperatorRbac, OPERATOR_NAMESPACE } from "./support/operator.ts";
@@ -26,10 +27,11 @@ beforeAll(() => {
 describe("operator RBAC", () => {
   it.each<[string, string, string?]>([
     ["get", "deployments.apps"], ["list", "deployments.apps"], ["watch", "deployments.apps"], ["patch", "deployments.apps"],
-    ["patch", "deployments.apps", "scale"], ["get", "pods"], ["list", "pods"], ["watch", "pods"], ["create", "pods", "eviction"],
+    ["get", "pods"], ["list", "pods"], ["watch", "pods"], ["create", "pods", "eviction"],
+    ["get", "replicasets.apps"], ["list", "replicasets.apps"], ["watch", "replicasets.apps"],
     ["list", "events"], ["create", "events.events.k8s.io"], ["patch", "events.events.k8s.io"],
     ["watch", "anomalysignals.smartops.io"], ["watch", "rcasignals.smartops.io"], ["watch", "guardrailpolicies.smartops.io"],
-    ["create", "remediationactions.smartops.io"], ["update", "remediationactions.smartops.io", "status"],
+    ["create", "remediationactions.smartops.io"], ["closed-loop", "remediationactions.smartops.io"], ["update", "remediationactions.smartops.io", "status"],
     ["update", "anomalysignals.smartops.io", "status"], ["update", "guardrailpolicies.smartops.io", "status"],
   ])("may %s %s %s", (verb, resource, sub) => {
     expect(canI(verb, resource, "team-a", sub)).toBe(true);
@@ -42,6 +44,7 @@ describe("operator RBAC", () => {
 
   it.each<[string, string, string?]>([
     ["create", "deployments.apps"], ["delete", "deployments.apps"], ["update", "deployments.apps"],
+    ["get", "deployments.apps", "scale"], ["patch", "deployments.apps", "scale"], ["patch", "replicasets.apps"], ["delete", "replicasets.apps"],
     ["get", "secrets"], ["list", "secrets"], ["update", "configmaps"], ["create", "configmaps"],
     ["create", "roles.rbac.authorization.k8s.io"], ["create", "clusterrolebindings.rbac.authorization.k8s.io"],
     ["patch", "nodes"], ["delete", "nodes"], ["create", "pods", "exec"], ["delete", "pods"], ["create", "pods"],

@@ -10,13 +10,6 @@
     - watch
     - patch
 - apiGroups:
-    - apps
-  resources:
-    - deployments/scale
-  verbs:
-    - get
-    - patch
-- apiGroups:
     - ""
   resources:
     - pods
@@ -94,13 +87,6 @@
     - get
     - list
     - watch
-    - patch
-- apiGroups:
-    - apps
-  resources:
-    - deployments/scale
-  verbs:
-    - get
     - patch
 - apiGroups:
     - ""
