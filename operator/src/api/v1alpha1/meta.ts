@@ -20,12 +20,48 @@ export function withCel<T extends z.ZodType>(schema: T, rules: CelRule[]): T {
   return schema.meta({ "x-kubernetes-validations": rules }) as T;
 }
 
-/** Free-form JSON kept as given (the CRD preserves unknown fields here only). */
-export function freeForm(description: string) {
-  return z
-    .record(z.string(), z.unknown())
-    .describe(description)
-    .meta({ type: "object", "x-kubernetes-preserve-unknown-fields": true });
+export type Scalar = number | string | boolean;
+
+export const SCALAR_MAP_MAX_PROPERTIES = 64;
+export const SCALAR_MAP_MAX_KEY_LENGTH = 128;
+export const SCALAR_MAP_MAX_STRING_LENGTH = 1024;
+
+const isScalar = (v: unknown) => (typeof v === "number" && Number.isFinite(v)) || typeof v === "boolean" || (typeof v === "string" && v.length <= SCALAR_MAP_MAX_STRING_LENGTH);
+
+/**
+ * Context an agent attaches (e.g. {"cpu": 96.3}): a bounded map of numbers,
+ * strings and booleans. Never free-form JSON: an object nested deeper than the
+ * API server can read back would break LIST and WATCH of the whole kind, and no
+ * schema bounds the depth of preserved unknown fields. The values must keep
+ * their JSON type (a number stays a number), which no typed schema of a CRD
+ * allows together with strings and booleans; so each value preserves unknown
+ * fields and a CEL rule on the map refuses anything but a scalar.
+ */
+export function scalarMap(field: string, description: string) {
+  const scalars = "numbers, booleans or strings of at most " + SCALAR_MAP_MAX_STRING_LENGTH + " characters";
+  return withCel(
+    z
+      .record(z.string().min(1).max(SCALAR_MAP_MAX_KEY_LENGTH), z.unknown().meta({ "x-kubernetes-preserve-unknown-fields": true }))
+      .refine((m) => Object.keys(m).length <= SCALAR_MAP_MAX_PROPERTIES, `must have at most ${SCALAR_MAP_MAX_PROPERTIES} entries`)
+      // On the map, as the API server's CEL rule reports it: the error names the field.
+      .superRefine((m, ctx) => {
+        const bad = Object.keys(m).find((k) => !isScalar(m[k]));
+        if (bad !== undefined) ctx.addIssue({ code: "custom", message: `${field} values must be ${scalars} (no objects, lists or null); ${JSON.stringify(bad.slice(0, 64))} is not` });
+      })
+      .meta({ type: "object", maxProperties: SCALAR_MAP_MAX_PROPERTIES }),
+    [
+      {
+        rule: `self.all(k, size(k) >= 1 && size(k) <= ${SCALAR_MAP_MAX_KEY_LENGTH})`,
+        message: `${field} keys must be 1 to ${SCALAR_MAP_MAX_KEY_LENGTH} characters`,
+      },
+      {
+        rule:
+          "self.all(k, type(self[k]) == int || type(self[k]) == uint || type(self[k]) == double || type(self[k]) == bool || " +
+          `(type(self[k]) == string && size(self[k]) <= ${SCALAR_MAP_MAX_STRING_LENGTH}))`,
+        message: `${field} values must be ${scalars} (no objects, lists or null)`,
+      },
+    ],
+  ).describe(description) as unknown as z.ZodType<Record<string, Scalar>>;
 }
 
 /** A string map with a bounded number of keys, so CEL cost estimates stay finite. */
