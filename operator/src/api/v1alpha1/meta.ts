@@ -32,36 +32,31 @@ const isScalar = (v: unknown) => (typeof v === "number" && Number.isFinite(v)) |
  * Context an agent attaches (e.g. {"cpu": 96.3}): a bounded map of numbers,
  * strings and booleans. Never free-form JSON: an object nested deeper than the
  * API server can read back would break LIST and WATCH of the whole kind, and no
- * schema bounds the depth of preserved unknown fields. The values must keep
- * their JSON type (a number stays a number), which no typed schema of a CRD
- * allows together with strings and booleans; so each value preserves unknown
- * fields and a CEL rule on the map refuses anything but a scalar.
+ * schema bounds the depth of preserved unknown fields.
+ *
+ * The values must keep their JSON type (a number stays a number), which no
+ * single CRD type allows together with strings and booleans, and CEL cannot see
+ * untyped values at all. So each value is an untyped node whose value
+ * validations apply by the kind of the value: an object may have no property
+ * (maxProperties 0), a list no item (maxItems 0), a string at most 1024
+ * characters. The API server thus stores at most one level below the map
+ * (an empty {} or [] at worst); the shim and the zod schema refuse those too.
  */
 export function scalarMap(field: string, description: string) {
-  const scalars = "numbers, booleans or strings of at most " + SCALAR_MAP_MAX_STRING_LENGTH + " characters";
-  return withCel(
-    z
-      .record(z.string().min(1).max(SCALAR_MAP_MAX_KEY_LENGTH), z.unknown().meta({ "x-kubernetes-preserve-unknown-fields": true }))
-      .refine((m) => Object.keys(m).length <= SCALAR_MAP_MAX_PROPERTIES, `must have at most ${SCALAR_MAP_MAX_PROPERTIES} entries`)
-      // On the map, as the API server's CEL rule reports it: the error names the field.
-      .superRefine((m, ctx) => {
-        const bad = Object.keys(m).find((k) => !isScalar(m[k]));
-        if (bad !== undefined) ctx.addIssue({ code: "custom", message: `${field} values must be ${scalars} (no objects, lists or null); ${JSON.stringify(bad.slice(0, 64))} is not` });
-      })
-      .meta({ type: "object", maxProperties: SCALAR_MAP_MAX_PROPERTIES }),
-    [
-      {
-        rule: `self.all(k, size(k) >= 1 && size(k) <= ${SCALAR_MAP_MAX_KEY_LENGTH})`,
-        message: `${field} keys must be 1 to ${SCALAR_MAP_MAX_KEY_LENGTH} characters`,
-      },
-      {
-        rule:
-          "self.all(k, type(self[k]) == int || type(self[k]) == uint || type(self[k]) == double || type(self[k]) == bool || " +
-          `(type(self[k]) == string && size(self[k]) <= ${SCALAR_MAP_MAX_STRING_LENGTH}))`,
-        message: `${field} values must be ${scalars} (no objects, lists or null)`,
-      },
-    ],
-  ).describe(description) as unknown as z.ZodType<Record<string, Scalar>>;
+  const scalars = `numbers, booleans or strings of at most ${SCALAR_MAP_MAX_STRING_LENGTH} characters`;
+  return z
+    .record(
+      z.string().min(1).max(SCALAR_MAP_MAX_KEY_LENGTH),
+      z.unknown().meta({ "x-kubernetes-preserve-unknown-fields": true, maxProperties: 0, maxItems: 0, maxLength: SCALAR_MAP_MAX_STRING_LENGTH }),
+    )
+    .refine((m) => Object.keys(m).length <= SCALAR_MAP_MAX_PROPERTIES, `must have at most ${SCALAR_MAP_MAX_PROPERTIES} entries`)
+    // On the map, so the error names the field however the value is wrong.
+    .superRefine((m, ctx) => {
+      const bad = Object.keys(m).find((k) => !isScalar(m[k]));
+      if (bad !== undefined) ctx.addIssue({ code: "custom", message: `${field} values must be ${scalars} (no objects, lists or null); ${JSON.stringify(bad.slice(0, 64))} is not` });
+    })
+    .meta({ type: "object", maxProperties: SCALAR_MAP_MAX_PROPERTIES })
+    .describe(description) as unknown as z.ZodType<Record<string, Scalar>>;
 }
 
 /** A string map with a bounded number of keys, so CEL cost estimates stay finite. */
