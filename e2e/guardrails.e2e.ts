@@ -72,17 +72,17 @@ describe("guardrails", () => {
     await target("g-patch", { cooldownSeconds: { scale: 0, restart: 0, patch: 0, deletePod: 0 } });
     const image = await run(action(NS, "g-patch-image", {
       type: "patch", target: { name: "g-patch" },
-      patch: { json: [{ op: "replace", path: "/spec/template/spec/containers/0/image", value: "nginx:1.17.1" }] },
+      patch: { json: JSON.stringify([{ op: "replace", path: "/spec/template/spec/containers/0/image", value: "nginx:1.17.1" }]) },
     }));
     expect(image.status).toMatchObject({ phase: "Blocked", reason: "PatchPathForbidden" });
     const replaced = await run(action(NS, "g-patch-containers", {
       type: "patch", target: { name: "g-patch" },
-      patch: { merge: { spec: { template: { spec: { containers: [{ name: "app", image: "evil:1" }] } } } } },
+      patch: { merge: JSON.stringify({ spec: { template: { spec: { containers: [{ name: "app", image: "evil:1" }] } } } }) },
     }));
     expect(replaced.status).toMatchObject({ phase: "Blocked", reason: "PatchPathForbidden" });
     const ok = await run(action(NS, "g-patch-annotation", {
       type: "patch", target: { name: "g-patch" },
-      patch: { merge: { spec: { template: { metadata: { annotations: { "smartops/test-patch": "hello" } } } } } },
+      patch: { merge: JSON.stringify({ spec: { template: { metadata: { annotations: { "smartops/test-patch": "hello" } } } } }) },
     }));
     expect(ok.status?.phase, ok.status?.message).toBe("Succeeded");
     const d = await c.apps.readNamespacedDeployment({ name: "g-patch", namespace: NS });

@@ -31,7 +31,9 @@ afterAll(async () => {
 
 async function patchAction(deployment: string, patch: Record<string, unknown>) {
   const name = `patch-${++n}`;
-  await applySmartops(c, action(NS, name, { type: "patch", target: { name: deployment }, patch, verify: false }));
+  // An action stores its patch as JSON text.
+  const text = Object.fromEntries(Object.entries(patch).map(([k, v]) => [k, JSON.stringify(v)]));
+  await applySmartops(c, action(NS, name, { type: "patch", target: { name: deployment }, patch: text, verify: false }));
   return waitForPhase(c, NS, name);
 }
 
@@ -110,7 +112,7 @@ describe("the effect judged is the effect applied", () => {
     await createDeployment(c, NS, "moved");
     await op.stop();
     const doomed = await startOperator({ kubeconfig: await serviceAccountKubeconfig(c, OPERATOR_NAMESPACE, "smartops-operator"), identity: "patch-effect-doomed", env: { SMARTOPS_FAILPOINT: "after-intent" } });
-    await applySmartops(c, action(NS, "moved-patch", { type: "patch", target: { name: "moved" }, patch: { merge: { spec: { template: { metadata: { annotations: { "smartops/test-patch": "v2" } } } } } }, verify: false }));
+    await applySmartops(c, action(NS, "moved-patch", { type: "patch", target: { name: "moved" }, patch: { merge: JSON.stringify({ spec: { template: { metadata: { annotations: { "smartops/test-patch": "v2" } } } } }) }, verify: false }));
     await doomed.exited;
     const recorded = await getAction(c, NS, "moved-patch");
     expect(recorded.status?.phase).toBe("Executing");

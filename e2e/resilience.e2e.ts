@@ -112,7 +112,7 @@ describe("crash injection: exactly one effect per action", () => {
     // Applied twice, the test op fails the second time: only a skip keeps this Succeeded.
     await applySmartops(c, action(NS, "patch-crash", {
       type: "patch", target: { name: "crash-patch" },
-      patch: { json: [{ op: "test", path: "/spec/template/metadata/annotations/phase", value: "one" }, { op: "replace", path: "/spec/template/metadata/annotations/phase", value: "two" }] },
+      patch: { json: JSON.stringify([{ op: "test", path: "/spec/template/metadata/annotations/phase", value: "one" }, { op: "replace", path: "/spec/template/metadata/annotations/phase", value: "two" }]) },
     }));
     await doomed.exited;
     await operator("recover-patch");

@@ -38,6 +38,25 @@ export interface OperatorConfig {
   maxEventAgeMs: number;
 }
 
+type InformerView = Pick<Informer<KubernetesObject>, "hasSynced" | "listError">;
+
+/**
+ * Ready when every cache has synced and every informer can list. One that
+ * cannot (RBAC revoked, an object the API server cannot read back, a CRD gone)
+ * leaves its cache stale and the leader blind to new objects of that kind, so
+ * the process is not ready, and says which informer fails and why.
+ */
+export function readiness(informers: readonly { resource: string; inf: InformerView }[], role: "leader" | "standby"): { ok: boolean; detail: string } {
+  const failing = informers.flatMap(({ resource, inf }) => {
+    const err = inf.listError();
+    return err === undefined ? [] : [`${resource}: ${err.slice(0, 512)}`];
+  });
+  if (failing.length > 0) return { ok: false, detail: `cannot list ${failing.join("; ")}` };
+  const pending = informers.filter(({ inf }) => !inf.hasSynced()).map((i) => i.resource);
+  if (pending.length > 0) return { ok: false, detail: `caches not synced: ${pending.join(", ")}` };
+  return { ok: true, detail: `ok (${role})` };
+}
+
 export interface RunningOperator {
   server: Server;
   stop(): Promise<void>;
@@ -208,10 +227,7 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
       const stale = all.filter(({ inf }) => inf.hasSynced() && inf.lastEventAgeMs() > cfg.maxEventAgeMs).map((i) => i.resource);
       return { ok: stale.length === 0, detail: stale.length ? `no events for ${cfg.maxEventAgeMs / 1000}s: ${stale.join(", ")}` : "ok" };
     },
-    ready: () => {
-      const pending = all.filter(({ inf }) => !inf.hasSynced()).map((i) => i.resource);
-      return { ok: pending.length === 0, detail: pending.length ? `caches not synced: ${pending.join(", ")}` : `ok (${elector?.isLeader() === false ? "standby" : "leader"})` };
-    },
+    ready: () => readiness(all, elector?.isLeader() === false ? "standby" : "leader"),
   });
   log.info("operator started", { identity: cfg.identity, listen: `${cfg.listenHost}:${cfg.listenPort}`, watchNamespace: cfg.watchNamespace ?? "(all)", leaderElection: cfg.leaderElection.enabled });
 

@@ -17,6 +17,7 @@ import type { EventRecorder } from "../k8s/events.ts";
 import { readDeployment } from "../k8s/deployments.ts";
 import { execute, type ExecutionResult, type Intent, stampOf } from "../k8s/executors/index.ts";
 import { previewPatch } from "../k8s/executors/patch.ts";
+import { PatchTextError } from "../remediation/patch-document.ts";
 import { failpoint, throwpoint } from "../k8s/failpoints.ts";
 import { writeStatus } from "../k8s/smartops.ts";
 import { diffObjects, type FieldChange } from "../remediation/change.ts";
@@ -305,8 +306,9 @@ export class ActionController {
 
   /**
    * What the patch would change on `d`, asked of the API server (a dry run guarded
-   * by d's resourceVersion). A patch the API server refuses ends Blocked with
-   * InvalidPatch; a Deployment that moved meanwhile is read again on the next pass.
+   * by d's resourceVersion). A patch whose stored text does not parse, or that the
+   * API server refuses, ends Blocked with InvalidPatch; a Deployment that moved
+   * meanwhile is read again on the next pass.
    */
   private async patchEffect(a: RemediationAction, d: V1Deployment): Promise<{ changes: FieldChange[] } | { next: Next }> {
     this.d.guard?.();
@@ -314,8 +316,9 @@ export class ActionController {
       return { changes: diffObjects(d, await previewPatch(this.d.clients, a, d)) };
     } catch (err) {
       if (isConflict(err)) return { next: { action: a, wait: true, requeueAfterMs: 100 } };
-      if (err instanceof KubeError && err.code >= 400 && err.code < 500 && !isTooManyRequests(err)) {
-        const message = `the API server refused the patch: ${err.reason || err.code}: ${err.message}`;
+      const refused = err instanceof KubeError && err.code >= 400 && err.code < 500 && !isTooManyRequests(err);
+      if (refused || err instanceof PatchTextError) {
+        const message = refused ? `the API server refused the patch: ${err.reason || err.code}: ${err.message}` : (err as PatchTextError).message;
         loopGuardrailBlocksTotal.inc({ reason: Reason.InvalidPatch });
         return { next: await this.finish(a, "Blocked", Reason.InvalidPatch, message, (st) => {
           st.conditions = cond(st, a, ConditionType.GuardrailsPassed, "False", Reason.InvalidPatch, message, this.now());

@@ -1,6 +1,7 @@
 import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import type { RemediationAction } from "../api/v1alpha1/objects.ts";
+import { stored } from "../remediation/testing/patches.ts";
 import { alreadyApplied, concreteIntent } from "./intent.ts";
 
 const now = Date.parse("2026-11-23T12:00:00Z");
@@ -36,9 +37,9 @@ describe("concreteIntent", () => {
 
   it("records replicas for a patch that sets spec.replicas, so the scale windows count it, and the paths it changes", () => {
     const changes = [{ path: "spec.replicas", pointer: "/spec/replicas", before: 2, after: 4 }];
-    const d = concreteIntent(action({ type: "patch", patch: { merge: { spec: { replicas: 4 } } } }), { ...deployment, metadata: { ...deployment.metadata, resourceVersion: "7" } }, [], now, 4, changes);
+    const d = concreteIntent(action({ type: "patch", patch: stored({ merge: { spec: { replicas: 4 } } }) }), { ...deployment, metadata: { ...deployment.metadata, resourceVersion: "7" } }, [], now, 4, changes);
     expect(d).toEqual({ ok: true, intent: { fromReplicas: 2, replicas: 4, resourceVersion: "7", changedPaths: ["spec.replicas"], recordedAt: "2026-11-23T12:00:00.000Z" } });
-    expect(concreteIntent(action({ type: "patch", patch: { merge: { spec: { template: { metadata: { labels: { a: "b" } } } } } } }), deployment, [], now))
+    expect(concreteIntent(action({ type: "patch", patch: stored({ merge: { spec: { template: { metadata: { labels: { a: "b" } } } } } }) }), deployment, [], now))
       .toEqual({ ok: true, intent: { recordedAt: "2026-11-23T12:00:00.000Z" } });
   });
 

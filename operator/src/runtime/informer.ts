@@ -92,6 +92,7 @@ export class Informer<T extends KubernetesObject> {
   #syncWaiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
   #state: InformerState = "idle";
   #consecutiveFailures = 0;
+  #listError: string | undefined;
   #lastHeard: number;
   #abort: AbortController | undefined;
   #loop: Promise<void> | undefined;
@@ -207,6 +208,14 @@ export class Informer<T extends KubernetesObject> {
     return this.#resourceVersion;
   }
 
+  /**
+   * Why the last LIST failed, until a LIST succeeds again; undefined while the
+   * informer can list. The cache may be stale meanwhile: hasSynced() stays true.
+   */
+  listError(): string | undefined {
+    return this.#listError;
+  }
+
   async #run(signal: AbortSignal): Promise<void> {
     let needList = true;
     let goneStreak = 0;
@@ -240,6 +249,7 @@ export class Informer<T extends KubernetesObject> {
           continue;
         }
         this.#consecutiveFailures++;
+        if (phase === "list") this.#listError = errorMessage(err);
         needList = true;
         const delay = backoffDelay(this.#consecutiveFailures, this.#backoff);
         const info: InformerErrorInfo = { phase, consecutiveFailures: this.#consecutiveFailures, retryInMs: delay };
@@ -259,6 +269,7 @@ export class Informer<T extends KubernetesObject> {
     for (let restarts = 0; ; restarts++) {
       try {
         const { items, resourceVersion } = await this.#listAll(signal);
+        this.#listError = undefined;
         this.#replace(items, resourceVersion);
         return;
       } catch (err) {

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RemediationAction } from "../api/v1alpha1/objects.ts";
 import { silentLogger } from "../telemetry/logger.ts";
+import type { PatchDocument } from "../remediation/patch-document.ts";
+import { stored } from "../remediation/testing/patches.ts";
 import { FakeBackend } from "./fake-backend.ts";
 import { patchForm } from "./mapping.ts";
 import { DEFAULT_CONFIG, type ShimServer, startShim } from "./server.ts";
@@ -23,7 +25,7 @@ beforeEach(async () => {
 });
 
 async function post(path: string, body: unknown) {
-  const res = await fetch(base + path, { method: "POST", headers: { authorization: "Bearer t" }, body: JSON.stringify(body) });
+  const res = await fetch(base + path, { method: "POST", headers: { authorization: "Bearer t" }, body: typeof body === "string" ? body : JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -56,12 +58,13 @@ describe("action routes → RemediationAction", () => {
     ["a {patch: …} wrapper (seed §6.2.3)", { patch: { spec: { paused: false } } }, { merge: { spec: { paused: false } } }],
   ])("patch with %s", async (_what, patch, expected) => {
     expect((await post("/v1/k8s/patch", { namespace: NS, deployment: "erp-simulator", patch, dry_run: false })).status).toBe(202);
-    expect(only().spec.patch).toEqual(expected);
+    // The action stores the patch as JSON text; the document is the one posted.
+    expect(only().spec.patch).toEqual(stored(expected as PatchDocument));
   });
 
   it("execute (seed §3.3.1): scale, patch, delete-pod, with source and reason", async () => {
     expect((await post("/v1/actions/execute", { type: "patch", dry_run: false, verify: false, target, patch: { patch: { spec: { template: { metadata: { annotations: { a: "b" } } } } } }, source: "policy-engine", reason: "policy p1" })).status).toBe(202);
-    expect(only().spec).toMatchObject({ type: "patch", source: "policy-engine", reason: "policy p1", patch: { merge: { spec: { template: { metadata: { annotations: { a: "b" } } } } } } });
+    expect(only().spec).toMatchObject({ type: "patch", source: "policy-engine", reason: "policy p1", patch: stored({ merge: { spec: { template: { metadata: { annotations: { a: "b" } } } } } }) });
     backend.actions.clear();
     expect((await post("/v1/actions/execute", { type: "delete-pod", target, delete_pod: { pod_name: "p-1" }, source: "ai-agent" })).status).toBe(202);
     expect(only().spec).toMatchObject({ type: "delete-pod", source: "ai-agent", deletePod: { podName: "p-1", notReadyThresholdSeconds: 120 } });
@@ -84,6 +87,25 @@ describe("action routes → RemediationAction", () => {
     const r = await post(path, body);
     expect(r.status).toBe(400);
     expect(r.body).toMatchObject({ error: "BadRequest", field });
+    expect(backend.actions.size).toBe(0);
+  });
+
+  it.each([
+    ["merge patch nested 33 deep", `{"deployment":"erp-simulator","patch":{"spec":${'{"a":'.repeat(32)}1${"}".repeat(32)}}}`, "patch", "more than 32 levels deep"],
+    ["merge patch nested 9,990 deep", `{"deployment":"erp-simulator","patch":${'{"a":'.repeat(9990)}1${"}".repeat(9990)}}`, "patch", "more than 32 levels deep"],
+    ["1e309 in a merge patch (would be stored as null: a delete)", '{"deployment":"erp-simulator","patch":{"spec":{"replicas":1e309}}}', "patch", "/spec/replicas"],
+    ["1e309 in an op's value", '{"deployment":"erp-simulator","patch":{"op":"replace","path":"/spec/replicas","value":-1e309}}', "patch", "/0/value"],
+    ["a patch over the size limit", JSON.stringify({ deployment: "erp-simulator", patch: { metadata: { annotations: { a: "x".repeat(16_400) } } } }), "patch", "at most 16384"],
+    ["merge patch nested 32 deep (the limit)", `{"deployment":"erp-simulator","patch":{"spec":${'{"a":'.repeat(31)}1${"}".repeat(31)}}}`, "", ""],
+  ])("/v1/k8s/patch with a %s → 400 naming the field (202 at the limit)", async (_what, raw, field, message) => {
+    const r = await post("/v1/k8s/patch", raw);
+    if (field === "") {
+      expect(r.status).toBe(202);
+      return;
+    }
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ error: "BadRequest", field });
+    expect(String(r.body.message)).toContain(message);
     expect(backend.actions.size).toBe(0);
   });
 

@@ -3,10 +3,11 @@
 import { randomBytes } from "node:crypto";
 import { API_VERSION } from "../api/v1alpha1/meta.ts";
 import { ANNOTATIONS, type AnomalySignal, type RcaSignal, type RemediationAction } from "../api/v1alpha1/objects.ts";
-import { patchSpec, type RemediationActionSpec } from "../api/v1alpha1/remediation-action.ts";
+import type { RemediationActionSpec } from "../api/v1alpha1/remediation-action.ts";
 import type { AnomalySignalSpec } from "../api/v1alpha1/anomaly-signal.ts";
 import type { RcaSignalSpec } from "../api/v1alpha1/rca-signal.ts";
-import { type FieldIssue, validate } from "../api/v1alpha1/validation.ts";
+import type { FieldIssue } from "../api/v1alpha1/validation.ts";
+import { type JsonPatchOp, type PatchDocument, patchToText } from "../remediation/patch-document.ts";
 import { fnv1a32 } from "../remediation/rules.ts";
 import type { ExecuteRequest, PatchRequest, RestartRequest, ScaleRequest } from "./requests.ts";
 
@@ -65,8 +66,11 @@ export type PatchForm = NonNullable<RemediationActionSpec["patch"]>;
 
 /**
  * The seed accepts three shapes: one RFC 6902 op ({op, path, ...}), a list of
- * ops, or a merge-patch object. A lone {patch: X} wrapper (seed §6.2.3 sends
- * /v1/k8s/patch that way) is unwrapped: a Deployment has no field named patch.
+ * ops, or a merge-patch object. A lone {patch: X} wrapper (seed §6.2.3) is
+ * unwrapped: a Deployment has no field named patch. The action stores the patch
+ * as JSON text, checked here with the limits the operator parses it with
+ * (depth, finite numbers, size, each operation), so a bad patch is a 400 naming
+ * its field rather than an action that ends Blocked.
  */
 export function patchForm(body: unknown, field: string): { ok: true; patch: PatchForm } | { ok: false; issues: FieldIssue[] } {
   let p = body;
@@ -75,17 +79,12 @@ export function patchForm(body: unknown, field: string): { ok: true; patch: Patc
     p = p.patch;
     at = `${field}.patch`;
   }
-  let candidate: unknown;
-  let prefix: string;
-  if (Array.isArray(p)) [candidate, prefix] = [{ json: p }, "json"];
-  else if (isObject(p) && typeof p.op === "string" && "path" in p) [candidate, prefix] = [{ json: [p] }, "json[0]"];
-  else [candidate, prefix] = [{ merge: p }, "merge"];
-  const v = validate(patchSpec, candidate);
-  if (v.ok) return { ok: true, patch: v.value };
-  return {
-    ok: false,
-    issues: v.issues.map((i) => ({ field: i.field.startsWith(prefix) ? `${at}${i.field.slice(prefix.length)}` : at, message: i.message })),
-  };
+  const loneOp = isObject(p) && typeof p.op === "string" && "path" in p;
+  const doc: PatchDocument = Array.isArray(p) ? { json: p as JsonPatchOp[] } : loneOp ? { json: [p as JsonPatchOp] } : { merge: p as Record<string, unknown> };
+  const text = patchToText(doc, at);
+  if (text.ok) return { ok: true, patch: text.value };
+  const { field: f, message } = text.problem;
+  return { ok: false, issues: [{ field: loneOp && f.startsWith(`${at}[0]`) ? `${at}${f.slice(at.length + 3)}` : f, message }] };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -2,7 +2,7 @@
 // Signal bodies are the CRD specs themselves plus an optional namespace; action
 // bodies keep the seed's snake_case and are mapped onto a RemediationAction spec.
 import { z } from "zod";
-import { dnsLabel, dnsSubdomain, freeForm } from "../api/v1alpha1/meta.ts";
+import { dnsLabel, dnsSubdomain } from "../api/v1alpha1/meta.ts";
 import { ACTION_TYPES } from "../api/v1alpha1/remediation-action.ts";
 
 export const SHIM_SOURCES = ["manual", "policy-engine", "ai-agent"] as const;
@@ -14,9 +14,16 @@ const verifyTimeout = z.int().min(1).max(3600).optional().describe("Seconds one 
 const reason = z.string().max(1024).optional().describe("Why the action was requested, for the audit trail.");
 const source = z.enum(SHIM_SOURCES).optional().describe("Who asks: manual (default), policy-engine or ai-agent.");
 
-/** A patch as agents send it: one RFC 6902 op, a list of ops, or a merge-patch object. */
+/**
+ * A patch as agents send it: one RFC 6902 op, a list of ops, or a merge-patch
+ * object. Its depth, numbers and size are checked when it becomes the action's
+ * patch text (mapping.ts), with the limits the operator parses it with.
+ */
 export const patchBody = z
-  .union([z.array(z.record(z.string(), z.unknown())).min(1).max(32), freeForm("RFC 7386 merge patch, or one RFC 6902 operation {op, path, value}.")])
+  .union([
+    z.array(z.record(z.string(), z.unknown())).min(1).max(32),
+    z.record(z.string(), z.unknown()).describe("RFC 7386 merge patch, or one RFC 6902 operation {op, path, value}.").meta({ type: "object" }),
+  ])
   .describe("An RFC 7386 merge patch object, one RFC 6902 operation ({op, path, value}) or a list of them.");
 
 const common = { namespace, dry_run: dryRun, verify, verify_timeout_seconds: verifyTimeout, reason, source };

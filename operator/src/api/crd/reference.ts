@@ -15,7 +15,12 @@ interface Row {
 function typeOf(s: JsonSchema): string {
   if (s["x-kubernetes-preserve-unknown-fields"] === true) return "free-form JSON";
   if (s.type === "array") return `[]${typeOf(s.items as JsonSchema)}`;
-  if (s.type === "object" && typeof s.additionalProperties === "object") return `map[string]${typeOf(s.additionalProperties as JsonSchema)}`;
+  if (s.type === "object" && typeof s.additionalProperties === "object") {
+    const value = s.additionalProperties as JsonSchema;
+    // Preserved map values are scalars, held to that by the map's CEL rule (meta.ts scalarMap).
+    if (value["x-kubernetes-preserve-unknown-fields"] === true && value.type === undefined) return "map[string]number, string or boolean";
+    return `map[string]${typeOf(value)}`;
+  }
   if (s.type === "integer") return String(s.format ?? "integer");
   return String(s.type);
 }

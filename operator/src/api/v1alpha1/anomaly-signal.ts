@@ -1,7 +1,7 @@
 // AnomalySignal: one anomaly window reported by a detection agent. The spec
 // mirrors the seed payload of POST /v1/signals/anomaly field for field.
 import { z } from "zod";
-import { conditions, dnsSubdomain, freeForm, objectReference, observedGeneration, probability, timestamp, windowId, withCel } from "./meta.ts";
+import { conditions, dnsSubdomain, objectReference, observedGeneration, probability, scalarMap, timestamp, windowId, withCel } from "./meta.ts";
 
 export const anomalySignalSpec = withCel(
   z
@@ -39,7 +39,7 @@ export const anomalySignalSpec = withCel(
       )
         .optional()
         .describe("Time range of the detection window."),
-      metadata: freeForm("Free-form context from the detector (e.g. {\"cpu\": 96.3}).").optional(),
+      metadata: scalarMap("spec.metadata", "Context from the detector: up to 64 keys, each a number, a boolean or a short string (e.g. {\"cpu\": 96.3}).").optional(),
     })
     .strict(),
   [{ rule: "self == oldSelf", message: "spec is immutable: a signal records what was observed" }],

@@ -20,12 +20,43 @@ export function withCel<T extends z.ZodType>(schema: T, rules: CelRule[]): T {
   return schema.meta({ "x-kubernetes-validations": rules }) as T;
 }
 
-/** Free-form JSON kept as given (the CRD preserves unknown fields here only). */
-export function freeForm(description: string) {
+export type Scalar = number | string | boolean;
+
+export const SCALAR_MAP_MAX_PROPERTIES = 64;
+export const SCALAR_MAP_MAX_KEY_LENGTH = 128;
+export const SCALAR_MAP_MAX_STRING_LENGTH = 1024;
+
+const isScalar = (v: unknown) => (typeof v === "number" && Number.isFinite(v)) || typeof v === "boolean" || (typeof v === "string" && v.length <= SCALAR_MAP_MAX_STRING_LENGTH);
+
+/**
+ * Context an agent attaches (e.g. {"cpu": 96.3}): a bounded map of numbers,
+ * strings and booleans. Never free-form JSON: an object nested deeper than the
+ * API server can read back would break LIST and WATCH of the whole kind, and no
+ * schema bounds the depth of preserved unknown fields.
+ *
+ * The values must keep their JSON type (a number stays a number), which no
+ * single CRD type allows together with strings and booleans, and CEL cannot see
+ * untyped values at all. So each value is an untyped node whose value
+ * validations apply by the kind of the value: an object may have no property
+ * (maxProperties 0), a list no item (maxItems 0), a string at most 1024
+ * characters. The API server thus stores at most one level below the map
+ * (an empty {} or [] at worst); the shim and the zod schema refuse those too.
+ */
+export function scalarMap(field: string, description: string) {
+  const scalars = `numbers, booleans or strings of at most ${SCALAR_MAP_MAX_STRING_LENGTH} characters`;
   return z
-    .record(z.string(), z.unknown())
-    .describe(description)
-    .meta({ type: "object", "x-kubernetes-preserve-unknown-fields": true });
+    .record(
+      z.string().min(1).max(SCALAR_MAP_MAX_KEY_LENGTH),
+      z.unknown().meta({ "x-kubernetes-preserve-unknown-fields": true, maxProperties: 0, maxItems: 0, maxLength: SCALAR_MAP_MAX_STRING_LENGTH }),
+    )
+    .refine((m) => Object.keys(m).length <= SCALAR_MAP_MAX_PROPERTIES, `must have at most ${SCALAR_MAP_MAX_PROPERTIES} entries`)
+    // On the map, so the error names the field however the value is wrong.
+    .superRefine((m, ctx) => {
+      const bad = Object.keys(m).find((k) => !isScalar(m[k]));
+      if (bad !== undefined) ctx.addIssue({ code: "custom", message: `${field} values must be ${scalars} (no objects, lists or null); ${JSON.stringify(bad.slice(0, 64))} is not` });
+    })
+    .meta({ type: "object", maxProperties: SCALAR_MAP_MAX_PROPERTIES })
+    .describe(description) as unknown as z.ZodType<Record<string, Scalar>>;
 }
 
 /** A string map with a bounded number of keys, so CEL cost estimates stay finite. */

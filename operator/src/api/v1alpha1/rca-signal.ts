@@ -1,7 +1,7 @@
 // RcaSignal: one root-cause diagnosis. The spec mirrors the seed payload of
 // POST /v1/signals/rca.
 import { z } from "zod";
-import { dnsSubdomain, freeForm, probability, windowId, withCel } from "./meta.ts";
+import { dnsSubdomain, probability, scalarMap, windowId, withCel } from "./meta.ts";
 
 export const rankedCause = z
   .object({
@@ -38,7 +38,7 @@ export const rcaSignalSpec = withCel(
         .max(128)
         .optional()
         .describe("Version of the model that produced the diagnosis."),
-      metadata: freeForm("Free-form context from the RCA agent.").optional(),
+      metadata: scalarMap("spec.metadata", "Context from the RCA agent: up to 64 keys, each a number, a boolean or a short string.").optional(),
     })
     .strict()
     .refine((s) => s.service !== undefined || (s.rankedCauses?.length ?? 0) > 0, {

@@ -3,7 +3,7 @@
 // plus where it came from and who approved it. The spec is immutable once
 // created except for a one-time approval, so the audit trail cannot be rewritten.
 import { z } from "zod";
-import { conditions, dnsLabel, dnsSubdomain, freeForm, observedGeneration, timestamp, withCel } from "./meta.ts";
+import { conditions, dnsLabel, dnsSubdomain, observedGeneration, timestamp, withCel } from "./meta.ts";
 
 export const ACTION_TYPES = ["scale", "restart", "patch", "delete-pod"] as const;
 export const actionType = z.enum(ACTION_TYPES);
@@ -22,32 +22,38 @@ export const target = z
   .strict();
 export type Target = z.infer<typeof target>;
 
-const jsonPatchOp = withCel(
-  z
-    .object({
-      op: z.enum(["add", "remove", "replace", "move", "copy", "test"]).describe("RFC 6902 operation."),
-      path: z.string().max(1024).regex(/^(\/[^/]*)*$/, "must be a JSON pointer such as /spec/replicas").describe("JSON pointer to the field."),
-      from: z.string().max(1024).regex(/^(\/[^/]*)*$/).optional().describe("Source pointer for move and copy."),
-      value: z.unknown().optional().describe("Value for add, replace and test.").meta({ "x-kubernetes-preserve-unknown-fields": true }),
-    })
-    .strict()
-    .refine((o) => !["move", "copy"].includes(o.op) || o.from !== undefined, { message: "from is required for move and copy", path: ["from"] }),
-  [{ rule: "!(self.op in ['move', 'copy']) || has(self.from)", message: "from is required for move and copy", fieldPath: ".from", reason: "FieldValueRequired" }],
-);
+/** Longest patch text a RemediationAction stores (characters). */
+export const PATCH_TEXT_MAX_LENGTH = 16384;
+/**
+ * Deepest nesting of objects and lists inside a patch. A Deployment nests about
+ * 12 deep; the API server cannot read back objects nested more than 10,000 deep.
+ */
+export const PATCH_MAX_DEPTH = 32;
+/** Most RFC 6902 operations in one json patch. */
+export const JSON_PATCH_MAX_OPS = 32;
+
+/** One patch document as bounded JSON text; the operator parses it (remediation/patch-document.ts). */
+const patchText = (description: string) => z.string().min(2).max(PATCH_TEXT_MAX_LENGTH).describe(description);
 
 export const patchSpec = withCel(
   z
     .object({
-      merge: freeForm("RFC 7386 JSON merge patch, e.g. {\"spec\":{\"template\":{\"metadata\":{\"annotations\":{...}}}}}.").optional(),
-      strategic: freeForm("Kubernetes strategic merge patch.").optional(),
-      json: z.array(jsonPatchOp).min(1).max(32).optional().describe("RFC 6902 JSON patch operations."),
+      merge: patchText(
+        `RFC 7386 JSON merge patch as JSON text, e.g. '{"spec":{"template":{"metadata":{"annotations":{"a":"b"}}}}}'. A JSON object, nested at most ${PATCH_MAX_DEPTH} deep.`,
+      ).optional(),
+      strategic: patchText(`Kubernetes strategic merge patch as JSON text: a JSON object, nested at most ${PATCH_MAX_DEPTH} deep.`).optional(),
+      json: patchText(
+        `RFC 6902 JSON patch as JSON text: a list of 1 to ${JSON_PATCH_MAX_OPS} operations {op, path, from?, value?}, e.g. '[{"op":"replace","path":"/spec/replicas","value":3}]', nested at most ${PATCH_MAX_DEPTH} deep.`,
+      ).optional(),
     })
     .strict()
     .refine((p) => [p.merge, p.strategic, p.json].filter((x) => x !== undefined).length === 1, {
       message: "exactly one of merge, strategic or json must be set",
     }),
   [{ rule: "[has(self.merge), has(self.strategic), has(self.json)].filter(x, x).size() == 1", message: "exactly one of merge, strategic or json must be set" }],
-).describe("The patch. Only paths the guardrail policy's patch safelist allows are applied.");
+).describe(
+  "The patch, as JSON text so its size and depth stay bounded; the operator parses it and an action whose text does not parse ends Blocked with reason InvalidPatch. Only paths the guardrail policy's patch safelist allows are applied.",
+);
 
 export const approval = z
   .object({

@@ -6,7 +6,7 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import { ANNOTATIONS } from "../../api/v1alpha1/objects.ts";
 import { k8sPatchTotal } from "../../telemetry/metrics.ts";
 import { call, FIELD_MANAGER, jsonPatch, type KubeClients, mergePatch, strategicPatch } from "../client.ts";
-import type { PatchSpec } from "../../remediation/patch-paths.ts";
+import { type PatchDocument, PatchTextError, parsePatch } from "../../remediation/patch-document.ts";
 import type { ExecutionResult, ExecutorInput } from "./types.ts";
 
 type Json = Record<string, unknown>;
@@ -36,7 +36,7 @@ const KIND = { json: "JSON patch", strategic: "strategic merge patch", merge: "m
  * body (with the stamp, so the dry run sees exactly what will be written) and the
  * same resourceVersion precondition.
  */
-async function send(c: KubeClients, namespace: string, name: string, p: PatchSpec, uid: string, target: V1Deployment | undefined, resourceVersion: string | undefined, dryRun: boolean): Promise<V1Deployment> {
+async function send(c: KubeClients, namespace: string, name: string, p: PatchDocument, uid: string, target: V1Deployment | undefined, resourceVersion: string | undefined, dryRun: boolean): Promise<V1Deployment> {
   const common = { name, namespace, fieldManager: FIELD_MANAGER, ...(dryRun ? { dryRun: "All" } : {}) };
   const op = dryRun ? "dryrun_patch_deployment" : "patch_deployment";
   if (p.json) return call(op, () => c.apps.patchNamespacedDeployment({ ...common, body: jsonPatchWithStampAndVersion(p.json!, uid, target, resourceVersion) }, jsonPatch()));
@@ -50,12 +50,23 @@ async function send(c: KubeClients, namespace: string, name: string, p: PatchSpe
  * is exactly `before` with the patch applied (409 if it moved in between).
  */
 export function previewPatch(c: KubeClients, action: ExecutorInput["action"], before: V1Deployment): Promise<V1Deployment> {
-  return send(c, action.metadata.namespace, action.spec.target.name, action.spec.patch!, action.metadata.uid!, before, before.metadata?.resourceVersion, true);
+  return send(c, action.metadata.namespace, action.spec.target.name, document(action), action.metadata.uid!, before, before.metadata?.resourceVersion, true);
+}
+
+/**
+ * The action's stored patch text as the document to send (remediation/patch-document.ts:
+ * bounded depth, finite numbers, the right shape). Text that does not parse throws
+ * PatchTextError naming the field; nothing is sent.
+ */
+function document(action: ExecutorInput["action"]): PatchDocument {
+  const parsed = parsePatch(action.spec.patch);
+  if (!parsed.ok) throw new PatchTextError(parsed.problem);
+  return parsed.value;
 }
 
 export async function patch(c: KubeClients, { action, intent, dryRun, deployment }: ExecutorInput): Promise<ExecutionResult> {
   const { namespace, name } = { namespace: action.metadata.namespace, name: action.spec.target.name };
-  const p = action.spec.patch!;
+  const p = document(action);
   await send(c, namespace, name, p, action.metadata.uid!, deployment, intent.resourceVersion, dryRun);
   if (!dryRun) k8sPatchTotal.inc({ namespace, deployment: name });
   const kind = p.json ? KIND.json : p.strategic ? KIND.strategic : KIND.merge;
