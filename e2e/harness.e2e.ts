@@ -1,11 +1,11 @@
 // The harness stops exactly the processes it started: also when its owner is
 // killed with SIGKILL, and never a PID that is not one of its binaries.
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { attachedDir, COMPONENTS, type ClusterState, loadState, stopCluster } from "./controlplane/cluster.ts";
+import { attachedDir, COMPONENTS, type ClusterState, loadState, restartComponent, startCluster, stopCluster } from "./controlplane/cluster.ts";
 import { reapStale } from "./controlplane/registry.ts";
 import { waitFor } from "./support/kube.ts";
 
@@ -20,6 +20,16 @@ const alive = (pid: number) => {
 };
 
 const pids = (s: ClusterState) => COMPONENTS.map((c) => s.processes[c]!.pid);
+
+/** Every live process whose command line names the cluster's directory (each component's flags do). */
+const processesOf = (dir: string) =>
+  readdirSync("/proc").filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir) && alive(pid);
+    } catch {
+      return false;
+    }
+  });
 
 describe("control plane harness", () => {
   it("reaps a cluster whose owner was killed with SIGKILL, and only its processes", async () => {
@@ -62,6 +72,32 @@ describe("control plane harness", () => {
     bystander.kill();
   });
 
+  it("stops a component restarted by another process: nothing of the cluster outlives stopCluster", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "smartops-restarted-"));
+    const state = await startCluster({ dir });
+    // The global setup keeps the state it started with; a test worker restarts the
+    // API server from state.json, which then alone records the new pid.
+    const startedWith = structuredClone(state);
+    let latest = state;
+    try {
+      const worker = loadState(dir);
+      await restartComponent(worker, "kube-apiserver");
+      latest = loadState(dir);
+      const restarted = latest.processes["kube-apiserver"]!.pid;
+      expect(restarted).not.toBe(startedWith.processes["kube-apiserver"]!.pid);
+      expect(alive(restarted)).toBe(true);
+      expect(processesOf(dir).length).toBe(COMPONENTS.length);
+
+      stopCluster(startedWith);
+      expect(alive(restarted), `restarted kube-apiserver ${restarted} outlived stopCluster`).toBe(false);
+      expect(pids(startedWith).filter(alive)).toEqual([]);
+      expect(processesOf(dir)).toEqual([]);
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      stopCluster(latest);
+    }
+  });
+
   it("never signals a PID that is not one of the cluster's binaries", () => {
     const bystander = spawn("sleep", ["60"]);
     const fake: ClusterState = {
@@ -75,3 +111,4 @@ describe("control plane harness", () => {
     bystander.kill();
   });
 });
+
