@@ -5,11 +5,11 @@
 // here, so the Makefile's own Node 22 is what runs the project), no .tools on PATH.
 // SMARTOPS_CACHE points at the already-built control plane so nothing rebuilds.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { attachedDir, freePort, loadState } from "./controlplane/cluster.ts";
+import { attachedDir, freePort, loadState, stopCluster } from "./controlplane/cluster.ts";
 import { cacheDir } from "./controlplane/registry.ts";
 import { buildScript, extractBlocks, failedBlock, MARKER, type Substitution, tagErrors } from "./support/doctest.ts";
 
@@ -105,10 +105,44 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  // make dev-down, as the README tells the user, with the same environment.
+  // make dev-down again in case a test failed before the one that runs it.
   if (env) await run("make dev-down\n", 120_000);
   if (home) rmSync(home, { recursive: true, force: true });
 }, 180_000);
+
+/** Every live process whose command line names `dir` (each control plane component's flags name its cluster dir). */
+function processesOf(dir: string): number[] {
+  return readdirSync("/proc").filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z") && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** A foreground target (`make run`, `make shim`) in the newcomer's shell: ready on /readyz, then Ctrl-C (SIGTERM to its group). */
+async function foreground(target: string, extra: Record<string, string>, port: number): Promise<{ ready: boolean; output: string; exit: number | null }> {
+  const p = spawn("make", [target], { cwd: ROOT, env: { ...env, ...extra }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  p.stdout.on("data", (d: Buffer) => (output += d.toString()));
+  p.stderr.on("data", (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((res) => p.once("exit", (code) => res(code)));
+  let done = false;
+  void exited.then(() => (done = true));
+  const deadline = Date.now() + 90_000;
+  let ready = false;
+  while (!done && !ready && Date.now() < deadline) {
+    ready = (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined))?.ok ?? false;
+    if (!ready) await new Promise((r) => setTimeout(r, 250));
+  }
+  if (!done) process.kill(-p.pid!, "SIGTERM");
+  const timer = setTimeout(() => !done && process.kill(-p.pid!, "SIGKILL"), 30_000);
+  const exit = await exited;
+  clearTimeout(timer);
+  return { ready, output, exit };
+}
 
 describe("docs are tests", () => {
   it("runs under a newcomer's shell: fresh HOME, the machine's node first on PATH", async () => {
@@ -137,4 +171,63 @@ describe("docs are tests", () => {
     expect(stale, "substitutions that no longer match the docs").toEqual([]);
     if (process.env.SMARTOPS_DOCTEST_LOG) writeFileSync(process.env.SMARTOPS_DOCTEST_LOG, `${r.stdout}\n--- stderr ---\n${r.stderr}`);
   }, 600_000);
+});
+
+describe("the Makefile targets the README names, in the newcomer's shell", () => {
+  // `dev` runs as README.md's first block above; `run` also has its own e2e (make-run.e2e.ts) that reconciles a signal.
+  it("make install: the CRDs into the cluster of $KUBECONFIG", async () => {
+    const r = await run("make install\n", 120_000);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/remediationactions.smartops.io condition met/);
+  });
+
+  it("make generate: regenerates without error", async () => {
+    const r = await run("make generate\n", 180_000);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+  }, 200_000);
+
+  it("make chart-lint", async () => {
+    const r = await run("make chart-lint\n", 300_000);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+  }, 320_000);
+
+  it("make run and make shim start in the foreground against $KUBECONFIG and stop on Ctrl-C", async () => {
+    for (const [target, listen] of [["run", "SMARTOPS_LISTEN"], ["shim", "SMARTOPS_SHIM_LISTEN"]] as const) {
+      const port = await freePort();
+      // The operator's lease namespace of its own, so it does not wait behind the make dev operator's lease.
+      const r = await foreground(target, { [listen]: `127.0.0.1:${port}`, SMARTOPS_OPERATOR_NAMESPACE: "smartops-doctest-run" }, port);
+      expect(r.ready, `make ${target} never became ready (exit ${r.exit}):\n${r.output}`).toBe(true);
+    }
+  }, 240_000);
+
+  it("make cluster-up, cluster-status, cluster-down: a control plane of its own, and nothing of it left after down", async () => {
+    const dir = join(home, "cluster");
+    const clusterEnv = `export SMARTOPS_CLUSTER_DIR=${dir}\n`;
+    try {
+      const up = await run(`${clusterEnv}make -s cluster-up\n`, 300_000);
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.stdout.trim()).toBe(`export KUBECONFIG=${dir}/kubeconfig`);
+      const status = await run(`${clusterEnv}make -s cluster-status\n`, 60_000);
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toMatch(/^server: +https:\/\/127\.0\.0\.1:\d+$/m);
+      expect(processesOf(dir).length).toBe(5);
+      const down = await run(`${clusterEnv}make -s cluster-down\n`, 120_000);
+      expect(down.code, down.stderr).toBe(0);
+      // make dev's operator and shim run against the suite's cluster, not this one: they stay.
+      expect(down.stderr).not.toMatch(/stopped the dev/);
+      expect(processesOf(dir)).toEqual([]);
+      const after = await run(`${clusterEnv}make -s cluster-status\n`, 60_000);
+      expect(after.code).not.toBe(0);
+    } finally {
+      if (existsSync(join(dir, "state.json"))) stopCluster(loadState(dir));
+    }
+  }, 600_000);
+
+  it("make dev-down stops the operator and the shim make dev left running", async () => {
+    const pids = ["operator", "shim"].map((c) => Number(readFileSync(join(env.SMARTOPS_DEV_DIR!, `${c}.pid`), "utf8")));
+    const r = await run("make dev-down\n", 120_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/stopped operator \(pid \d+\), shim \(pid \d+\)/);
+    for (const pid of pids) expect(existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, "utf8").length > 0, `pid ${pid}`).toBe(false);
+  }, 150_000);
 });
