@@ -5,11 +5,11 @@
 // here, so the Makefile's own Node 22 is what runs the project), no .tools on PATH.
 // SMARTOPS_CACHE points at the already-built control plane so nothing rebuilds.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { attachedDir, freePort, loadState, stopCluster } from "./controlplane/cluster.ts";
+import { attachedDir, freePort, loadState, processesNaming, stopCluster } from "./controlplane/cluster.ts";
 import { cacheDir } from "./controlplane/registry.ts";
 import { buildScript, extractBlocks, failedBlock, MARKER, type Substitution, tagErrors } from "./support/doctest.ts";
 
@@ -110,18 +110,6 @@ afterAll(async () => {
   if (home) rmSync(home, { recursive: true, force: true });
 }, 180_000);
 
-/** Every live process whose command line names `dir` (each control plane component's flags name its cluster dir). */
-function processesOf(dir: string): number[] {
-  return readdirSync("/proc").filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      return !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z") && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir);
-    } catch {
-      return false;
-    }
-  });
-}
-
 /** A foreground target (`make run`, `make shim`) in the newcomer's shell: ready on /readyz, then Ctrl-C (SIGTERM to its group). */
 async function foreground(target: string, extra: Record<string, string>, port: number): Promise<{ ready: boolean; output: string; exit: number | null }> {
   const p = spawn("make", [target], { cwd: ROOT, env: { ...env, ...extra }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
@@ -210,12 +198,12 @@ describe("the Makefile targets the README names, in the newcomer's shell", () =>
       const status = await run(`${clusterEnv}make -s cluster-status\n`, 60_000);
       expect(status.code, status.stderr).toBe(0);
       expect(status.stdout).toMatch(/^server: +https:\/\/127\.0\.0\.1:\d+$/m);
-      expect(processesOf(dir).length).toBe(5);
+      expect(processesNaming(dir).length).toBe(5);
       const down = await run(`${clusterEnv}make -s cluster-down\n`, 120_000);
       expect(down.code, down.stderr).toBe(0);
       // make dev's operator and shim run against the suite's cluster, not this one: they stay.
       expect(down.stderr).not.toMatch(/stopped the dev/);
-      expect(processesOf(dir)).toEqual([]);
+      expect(processesNaming(dir)).toEqual([]);
       const after = await run(`${clusterEnv}make -s cluster-status\n`, 60_000);
       expect(after.code).not.toBe(0);
     } finally {

@@ -1,11 +1,11 @@
 // The harness stops exactly the processes it started: also when its owner is
 // killed with SIGKILL, and never a PID that is not one of its binaries.
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { attachedDir, COMPONENTS, type ClusterState, loadState, restartComponent, startCluster, stopCluster } from "./controlplane/cluster.ts";
+import { attachedDir, COMPONENTS, type ClusterState, loadState, processesNaming, restartComponent, startCluster, stopCluster } from "./controlplane/cluster.ts";
 import { reapStale } from "./controlplane/registry.ts";
 import { waitFor } from "./support/kube.ts";
 
@@ -20,16 +20,6 @@ const alive = (pid: number) => {
 };
 
 const pids = (s: ClusterState) => COMPONENTS.map((c) => s.processes[c]!.pid);
-
-/** Every live process whose command line names the cluster's directory (each component's flags do). */
-const processesOf = (dir: string) =>
-  readdirSync("/proc").filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir) && alive(pid);
-    } catch {
-      return false;
-    }
-  });
 
 describe("control plane harness", () => {
   it("reaps a cluster whose owner was killed with SIGKILL, and only its processes", async () => {
@@ -86,12 +76,12 @@ describe("control plane harness", () => {
       const restarted = latest.processes["kube-apiserver"]!.pid;
       expect(restarted).not.toBe(startedWith.processes["kube-apiserver"]!.pid);
       expect(alive(restarted)).toBe(true);
-      expect(processesOf(dir).length).toBe(COMPONENTS.length);
+      expect(processesNaming(dir).length).toBe(COMPONENTS.length);
 
       stopCluster(startedWith);
       expect(alive(restarted), `restarted kube-apiserver ${restarted} outlived stopCluster`).toBe(false);
       expect(pids(startedWith).filter(alive)).toEqual([]);
-      expect(processesOf(dir)).toEqual([]);
+      expect(processesNaming(dir)).toEqual([]);
       expect(existsSync(dir)).toBe(false);
     } finally {
       stopCluster(latest);

@@ -168,6 +168,21 @@ export function stopCluster(state: ClusterState, opts: { keepDir?: boolean } = {
   if (!opts.keepDir) rmSync(state.dir, { recursive: true, force: true });
 }
 
+/**
+ * Live processes whose command line names the cluster's directory: every
+ * component's flags do (data dir, cert dir, kubeconfig), restarted ones too.
+ * Empty after stopCluster; the e2e run checks that nothing outlives it.
+ */
+export function processesNaming(dir: string): number[] {
+  return readdirSync("/proc").filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => {
+    try {
+      return pid !== process.pid && isRunning(pid) && readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").some((arg) => arg.includes(`${dir}/`));
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Stops one component (SIGKILL when `hard`) and starts it again with the same arguments. */
 export async function restartComponent(state: ClusterState, c: Component, opts: { hard?: boolean; downMs?: number } = {}): Promise<void> {
   const p = state.processes[c];
