@@ -74,7 +74,7 @@ cluster-up: deps ## start the local control plane; prints `export KUBECONFIG=…
 	@$(CLUSTER) up
 
 .PHONY: cluster-down
-cluster-down: deps ## stop the local control plane (and the operator and shim of make dev)
+cluster-down: deps ## stop the local control plane (and the operator and shim make dev started against it)
 	@$(CLUSTER) down
 
 .PHONY: cluster-status
@@ -98,7 +98,7 @@ dev-down: deps ## stop the operator and shim `make dev` left running (make clust
 .PHONY: run
 run: deps ## run the operator from source against $$KUBECONFIG (foreground, your credentials)
 	@[ -n "$${KUBECONFIG:-}" ] || { echo "KUBECONFIG is not set (run: eval \$$(make cluster-up))"; exit 1; }
-	@$(KUBECTL) apply --server-side -f - <<< $$'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: $${SMARTOPS_OPERATOR_NAMESPACE:-smartops-system}' >/dev/null
+	@printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n' "$${SMARTOPS_OPERATOR_NAMESPACE:-smartops-system}" | $(KUBECTL) apply --server-side -f - >/dev/null
 	$(NODE_RUN) operator/src/cmd/operator.ts
 
 .PHONY: shim

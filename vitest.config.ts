@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["operator/src/**/*.test.ts", "bench/**/*.test.ts", "e2e/dev/**/*.test.ts"],
+          include: ["operator/src/**/*.test.ts", "bench/**/*.test.ts", "e2e/**/*.test.ts"],
           environment: "node",
         },
       },

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { attachedDir, COMPONENTS, type ClusterState, loadState, stopCluster } from "./controlplane/cluster.ts";
+import { attachedDir, COMPONENTS, type ClusterState, loadState, processesNaming, restartComponent, startCluster, stopCluster } from "./controlplane/cluster.ts";
 import { reapStale } from "./controlplane/registry.ts";
 import { waitFor } from "./support/kube.ts";
 
@@ -62,6 +62,32 @@ describe("control plane harness", () => {
     bystander.kill();
   });
 
+  it("stops a component restarted by another process: nothing of the cluster outlives stopCluster", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "smartops-restarted-"));
+    const state = await startCluster({ dir });
+    // The global setup keeps the state it started with; a test worker restarts the
+    // API server from state.json, which then alone records the new pid.
+    const startedWith = structuredClone(state);
+    let latest = state;
+    try {
+      const worker = loadState(dir);
+      await restartComponent(worker, "kube-apiserver");
+      latest = loadState(dir);
+      const restarted = latest.processes["kube-apiserver"]!.pid;
+      expect(restarted).not.toBe(startedWith.processes["kube-apiserver"]!.pid);
+      expect(alive(restarted)).toBe(true);
+      expect(processesNaming(dir).length).toBe(COMPONENTS.length);
+
+      stopCluster(startedWith);
+      expect(alive(restarted), `restarted kube-apiserver ${restarted} outlived stopCluster`).toBe(false);
+      expect(pids(startedWith).filter(alive)).toEqual([]);
+      expect(processesNaming(dir)).toEqual([]);
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      stopCluster(latest);
+    }
+  });
+
   it("never signals a PID that is not one of the cluster's binaries", () => {
     const bystander = spawn("sleep", ["60"]);
     const fake: ClusterState = {
@@ -75,3 +101,4 @@ describe("control plane harness", () => {
     bystander.kill();
   });
 });
+

@@ -2,7 +2,7 @@
 // plane under the cache dir, independent of any test run.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { stopDev } from "../dev/supervisor.ts";
+import { DEV_COMPONENTS, devDir, devServer, stopDev } from "../dev/supervisor.ts";
 import { COMPONENTS, type ClusterState, kubectl, loadState, startCluster, stopCluster } from "./cluster.ts";
 import { cacheDir, reapStale, register, unregister } from "./registry.ts";
 
@@ -36,13 +36,16 @@ async function main(cmd: string | undefined): Promise<void> {
       return;
     }
     case "down": {
-      // The operator and shim `make dev` left running go first, while the API server can still take their lease release.
-      for (const stopped of await stopDev()) log(`stopped the dev ${stopped}`);
       if (!existsSync(join(dir, "state.json"))) {
         log("no local control plane is running");
         return;
       }
       const state = loadState(dir);
+      // The operator and shim `make dev` left running against this cluster go first, while the API
+      // server can still take their lease release. Those of another cluster (make dev with another
+      // SMARTOPS_CLUSTER_DIR or KUBECONFIG) keep running: `make dev-down` stops them.
+      const ours = DEV_COMPONENTS.filter((c) => devServer(devDir(), c) === state.server);
+      for (const stopped of await stopDev(devDir(), undefined, ours)) log(`stopped the dev ${stopped}`);
       stopCluster(state);
       unregister(state);
       log(`stopped the control plane in ${dir}`);

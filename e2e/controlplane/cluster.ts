@@ -106,7 +106,6 @@ export async function startCluster(opts: StartOptions = {}): Promise<ClusterStat
   return state;
 }
 
-/** Stops exactly the processes recorded in the state, newest first, then removes the data. */
 /**
  * Where processes run against this cluster by someone else (the e2e run of
  * `make dev` starts the operator and the shim detached) leave their pid files,
@@ -133,14 +132,55 @@ function stopAttached(state: ClusterState): void {
   }
 }
 
+/**
+ * Every process of the cluster: those in the caller's state and those in
+ * state.json. A component restarted by another process (a test worker's
+ * restartComponent) is recorded only in state.json, while the caller (the e2e
+ * global setup) may still hold the pid it started; both must go down.
+ */
+function allProcesses(state: ClusterState): ProcessState[] {
+  let saved: ClusterState | undefined;
+  try {
+    saved = loadState(state.dir);
+  } catch {
+    /* no state.json (never saved, or already removed) */
+  }
+  const seen = new Set<number>();
+  const out: ProcessState[] = [];
+  for (const c of [...COMPONENTS].reverse()) {
+    for (const p of [saved?.processes[c], state.processes[c]]) {
+      if (p === undefined || seen.has(p.pid)) continue;
+      seen.add(p.pid);
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+/** Stops every process of the cluster (including restarted ones), newest first, then removes the data. */
 export function stopCluster(state: ClusterState, opts: { keepDir?: boolean } = {}): void {
   stopAttached(state);
-  const running = [...COMPONENTS].reverse().map((c) => state.processes[c]).filter((p): p is ProcessState => p !== undefined);
+  const running = allProcesses(state);
   for (const p of running) signalOurs(state, p.pid, "SIGTERM");
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline && running.some((p) => isOurs(state, p.pid))) sleepSync(100);
   for (const p of running) signalOurs(state, p.pid, "SIGKILL");
   if (!opts.keepDir) rmSync(state.dir, { recursive: true, force: true });
+}
+
+/**
+ * Live processes whose command line names the cluster's directory: every
+ * component's flags do (data dir, cert dir, kubeconfig), restarted ones too.
+ * Empty after stopCluster; the e2e run checks that nothing outlives it.
+ */
+export function processesNaming(dir: string): number[] {
+  return readdirSync("/proc").filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => {
+    try {
+      return pid !== process.pid && isRunning(pid) && readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").some((arg) => arg.includes(`${dir}/`));
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Stops one component (SIGKILL when `hard`) and starts it again with the same arguments. */

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { cacheDir } from "../controlplane/registry.ts";
 import { type Component, ENTRY, launch, waitReady } from "../support/processes.ts";
 
@@ -16,6 +17,17 @@ export function devDir(): string {
 }
 
 export const pidFile = (dir: string, c: Component) => join(dir, `${c}.pid`);
+export const kubeconfigFile = (dir: string, c: Component) => join(dir, `${c}.kubeconfig`);
+
+/** The API server the component's dev kubeconfig points at; undefined without a readable one. */
+export function devServer(dir: string, c: Component): string | undefined {
+  try {
+    const kc = parse(readFileSync(kubeconfigFile(dir, c), "utf8")) as { clusters?: { cluster?: { server?: string } }[] };
+    return kc.clusters?.[0]?.cluster?.server;
+  } catch {
+    return undefined;
+  }
+}
 export const logFile = (dir: string, c: Component) => join(dir, `${c}.log`);
 
 /** The pid in the component's pid file, when that process is alive and is ours. */
@@ -40,13 +52,13 @@ function isOurs(pid: number, c: Component): boolean {
  * SIGTERM (the operator releases its lease, the shim drains), then SIGKILL after
  * `graceMs`. Returns what was stopped, e.g. ["operator (pid 123)"].
  */
-export async function stopDev(dir = devDir(), graceMs = 25_000): Promise<string[]> {
-  const running = DEV_COMPONENTS.map((c) => ({ c, pid: runningPid(dir, c) })).filter((r): r is { c: Component; pid: number } => r.pid !== undefined);
+export async function stopDev(dir = devDir(), graceMs = 25_000, components: readonly Component[] = DEV_COMPONENTS): Promise<string[]> {
+  const running = components.map((c) => ({ c, pid: runningPid(dir, c) })).filter((r): r is { c: Component; pid: number } => r.pid !== undefined);
   for (const r of running) signal(r.pid, "SIGTERM");
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline && running.some((r) => isOurs(r.pid, r.c))) await new Promise((res) => setTimeout(res, 100));
   for (const r of running) if (isOurs(r.pid, r.c)) signal(r.pid, "SIGKILL");
-  for (const c of DEV_COMPONENTS) rmSync(pidFile(dir, c), { force: true });
+  for (const c of components) rmSync(pidFile(dir, c), { force: true });
   return running.map((r) => `${r.c} (pid ${r.pid})`);
 }
 

@@ -2,9 +2,10 @@
 // SMARTOPS_E2E_KUBECONFIG, e.g. a k3d cluster where Docker exists), installs the
 // CRDs, and always stops exactly the processes it started.
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { TestProject } from "vitest/node";
-import { type ClusterState, startCluster, stopCluster } from "../controlplane/cluster.ts";
+import { type ClusterState, processesNaming, startCluster, stopCluster } from "../controlplane/cluster.ts";
 import { reapStale, register, unregister } from "../controlplane/registry.ts";
 
 declare module "vitest" {
@@ -19,7 +20,7 @@ declare module "vitest" {
 const ROOT = resolve(import.meta.dirname, "../..");
 const log = (line: string) => console.log(`[e2e] ${line}`);
 
-export default async function setup(project: TestProject): Promise<() => void> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   reapStale(log);
   let state: ClusterState | undefined;
   let kubeconfig = process.env.SMARTOPS_E2E_KUBECONFIG;
@@ -49,11 +50,25 @@ export default async function setup(project: TestProject): Promise<() => void> {
   project.provide("clusterDir", state?.dir ?? "");
   project.provide("kubectl", kubectlBin);
 
-  return () => {
+  return async () => {
     if (!state) return;
     log("stopping the control plane");
+    const dir = state.dir;
     stopCluster(state);
     unregister(state);
     state = undefined;
+    // Nothing of the run's cluster may outlive it (a restarted component once did).
+    const deadline = Date.now() + 5000;
+    while (processesNaming(dir).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const left = processesNaming(dir);
+    if (left.length > 0) throw new Error(`control plane processes outlived the e2e run: ${left.map((pid) => `${pid} (${cmdline(pid)})`).join(", ")}`);
   };
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, 2).join(" ");
+  } catch {
+    return "gone";
+  }
 }
