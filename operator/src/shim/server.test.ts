@@ -231,3 +231,39 @@ describe("GET routes", () => {
     expect(text).not.toContain("good"); // no token in any label
   });
 });
+
+describe("authorization before the body is read", () => {
+  const Z_USER = "system:serviceaccount:agents:z";
+  beforeEach(() => {
+    backend.tokens.set("z", { user: { username: Z_USER, groups: [] }, audiences: ["smartops-shim"] });
+    backend.tokens.set("own-ns", { user: { username: "system:serviceaccount:team-a:agent", groups: [] }, audiences: ["smartops-shim"] });
+    backend.grant(Z_USER, "create", "smartops.io/anomalysignals", "team-z");
+    backend.grant("system:serviceaccount:team-a:agent", "create", "smartops.io/anomalysignals", "team-a");
+  });
+
+  it("a caller allowed only elsewhere is refused before the body, and told to name the namespace with ?namespace=", async () => {
+    const r = await post("/v1/signals/anomaly", { ...anomalyBody, namespace: "team-z" }, "z");
+    expect(r.status).toBe(403);
+    expect(r.body).toMatchObject({ error: "Forbidden", field: "namespace" });
+    expect(String(r.body.message)).toContain(`in namespace ${NS} or agents`);
+    expect(String(r.body.message)).toContain("?namespace=");
+    expect(backend.signals.size).toBe(0);
+  });
+
+  it("?namespace= names the namespace to authorize; the body must then act there", async () => {
+    expect((await post("/v1/signals/anomaly?namespace=team-z", { ...anomalyBody, namespace: "team-z" }, "z")).status).toBe(200);
+    const other = await post("/v1/signals/anomaly?namespace=team-z", { ...anomalyBody, windowId: "w2" }, "z");
+    expect(other.status).toBe(400);
+    expect(other.body).toMatchObject({ error: "BadRequest", field: "namespace" });
+    expect(String(other.body.message)).toContain(`namespace ${NS} differs from ?namespace=team-z`);
+    const bad = await post("/v1/signals/anomaly?namespace=Not_A_NS", anomalyBody, "z");
+    expect(bad.status).toBe(400);
+    expect(bad.body.field).toBe("namespace");
+  });
+
+  it("a ServiceAccount allowed in its own namespace needs no ?namespace=", async () => {
+    const r = await post("/v1/signals/anomaly", { ...anomalyBody, namespace: "team-a" }, "own-ns");
+    expect(r.status).toBe(200);
+    expect(r.body.namespace).toBe("team-a");
+  });
+});
