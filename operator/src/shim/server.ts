@@ -287,7 +287,6 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
     const access = ROUTE_ACCESS[path]!;
     // Everything below up to the body read is decided from the request line and headers:
     // a caller who may not use this route never gets a body byte read.
-    const hint = namespaceHint(req.url);
     const leaveTotal = inFlight.enterTotal();
     if (!leaveTotal) {
       throw new HttpError(503, "ServiceUnavailable", `the shim is handling ${config.maxInFlight} requests, its limit; retry later`, { headers: { "retry-after": "1" } });
@@ -311,6 +310,7 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
       if (!leaveIdentity) {
         throw new HttpError(429, "TooManyRequests", `${who} already has ${config.maxInFlightPerIdentity} requests in flight, the limit per identity; retry when one has been answered`, { headers: { "retry-after": "1" } });
       }
+      const hint = namespaceHint(req.url);
       await preauthorize(authn, access, hint);
 
       const body = await readBody(req);
