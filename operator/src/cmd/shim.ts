@@ -20,6 +20,13 @@ const env = z.object({
   SMARTOPS_SHIM_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(DEFAULT_CONFIG.bodyLimitBytes),
   SMARTOPS_SHIM_AUTH_CACHE_SECONDS: z.coerce.number().min(0).max(300).default(DEFAULT_CONFIG.authCacheTtlMs / 1000),
   SMARTOPS_SHIM_SHUTDOWN_SECONDS: z.coerce.number().positive().default(30),
+  SMARTOPS_SHIM_HEADERS_TIMEOUT_SECONDS: z.coerce.number().min(1).max(300).default(DEFAULT_CONFIG.headersTimeoutMs / 1000),
+  SMARTOPS_SHIM_BODY_TIMEOUT_SECONDS: z.coerce.number().min(1).max(300).default(DEFAULT_CONFIG.bodyTimeoutMs / 1000),
+  SMARTOPS_SHIM_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_CONFIG.maxInFlight),
+  SMARTOPS_SHIM_MAX_IN_FLIGHT_PER_IDENTITY: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_CONFIG.maxInFlightPerIdentity),
+  SMARTOPS_SHIM_UNAUTHENTICATED_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(DEFAULT_CONFIG.unauthenticatedRateLimit.ratePerSecond),
+  SMARTOPS_SHIM_UNAUTHENTICATED_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(DEFAULT_CONFIG.unauthenticatedRateLimit.burst),
+  SMARTOPS_SHIM_VERIFY_READS_PER_SECOND: z.coerce.number().positive().default(DEFAULT_CONFIG.verifyReadBudget.ratePerSecond),
 });
 
 const log = createLogger("shim");
@@ -35,6 +42,12 @@ const config: ShimConfig = {
   bodyLimitBytes: e.SMARTOPS_SHIM_BODY_LIMIT_BYTES,
   rateLimit: { ratePerSecond: e.SMARTOPS_SHIM_RATE_LIMIT_PER_SECOND, burst: e.SMARTOPS_SHIM_RATE_LIMIT_BURST },
   authCacheTtlMs: e.SMARTOPS_SHIM_AUTH_CACHE_SECONDS * 1000,
+  headersTimeoutMs: e.SMARTOPS_SHIM_HEADERS_TIMEOUT_SECONDS * 1000,
+  bodyTimeoutMs: e.SMARTOPS_SHIM_BODY_TIMEOUT_SECONDS * 1000,
+  maxInFlight: e.SMARTOPS_SHIM_MAX_IN_FLIGHT,
+  maxInFlightPerIdentity: Math.min(e.SMARTOPS_SHIM_MAX_IN_FLIGHT_PER_IDENTITY, e.SMARTOPS_SHIM_MAX_IN_FLIGHT),
+  unauthenticatedRateLimit: { ratePerSecond: e.SMARTOPS_SHIM_UNAUTHENTICATED_RATE_LIMIT_PER_SECOND, burst: e.SMARTOPS_SHIM_UNAUTHENTICATED_RATE_LIMIT_BURST },
+  verifyReadBudget: { ratePerSecond: e.SMARTOPS_SHIM_VERIFY_READS_PER_SECOND, burst: Math.max(1, Math.ceil(e.SMARTOPS_SHIM_VERIFY_READS_PER_SECOND)) },
 };
 if (config.allowAnonymous) {
   log.warn("SMARTOPS_SHIM_ALLOW_ANONYMOUS=true: requests WITHOUT a token are accepted and NOT authorized. For local development only; never run this in a shared cluster.");

@@ -13,7 +13,7 @@ export class FakeBackend implements ShimBackend {
   readonly signals = new Map<string, Signal>();
   readonly actions = new Map<string, RemediationAction>();
   readonly deployments = new Map<string, V1Deployment>();
-  calls = { tokenReviews: 0, accessReviews: 0 };
+  calls = { tokenReviews: 0, accessReviews: 0, deploymentReads: 0 };
   /** Called on each created action; may set its status (the "operator"). */
   onAction: (a: RemediationAction) => void = () => {};
   failNext: KubeError | undefined;
@@ -100,6 +100,7 @@ export class FakeBackend implements ShimBackend {
   }
 
   async readDeployment(namespace: string, name: string): Promise<V1Deployment> {
+    this.calls.deploymentReads++;
     const d = this.deployments.get(`${namespace}/${name}`);
     if (!d) throw new KubeError("get", 404, "NotFound", `${name} not found`);
     return structuredClone(d);

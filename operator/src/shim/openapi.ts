@@ -4,7 +4,8 @@ import { z } from "zod";
 import { anomalySignalSpec } from "../api/v1alpha1/anomaly-signal.ts";
 import { dnsLabel } from "../api/v1alpha1/meta.ts";
 import { rcaSignalSpec } from "../api/v1alpha1/rca-signal.ts";
-import { executeRequest, patchRequest, restartRequest, scaleRequest, verifyDeploymentRequest } from "./requests.ts";
+import { MAX_JSON_DEPTH } from "./body.ts";
+import { EXECUTE_SECTIONS, executeRequest, patchRequest, restartRequest, scaleRequest, verifyDeploymentRequest } from "./requests.ts";
 
 type Json = Record<string, unknown>;
 
@@ -24,33 +25,163 @@ function signalBody(spec: z.ZodType): Json {
 const errorBody: Json = {
   type: "object",
   required: ["error", "message"],
-  properties: { error: { type: "string" }, message: { type: "string" }, field: { type: "string", description: "The request field at fault, when one is." } },
+  properties: {
+    error: { type: "string", description: "BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, Conflict, RequestTimeout, PayloadTooLarge, TooManyRequests, BadGateway, ServiceUnavailable, …" },
+    message: { type: "string" },
+    field: { type: "string", description: "The request field at fault, when one is." },
+    issues: { type: "array", description: "Validation errors, one per bad field (400 only).", items: { type: "object", properties: { field: { type: "string" }, message: { type: "string" } } } },
+  },
 };
 
 const signalAnswer: Json = {
   type: "object",
-  properties: { accepted: { type: "boolean" }, kind: { enum: ["anomaly", "rca"] }, windowId: { type: "string" }, name: { type: "string" }, namespace: { type: "string" }, duplicate: { type: "boolean" } },
+  required: ["accepted", "kind", "windowId", "name", "namespace"],
+  properties: { accepted: { const: true }, kind: { enum: ["anomaly", "rca"] }, windowId: { type: "string" }, name: { type: "string" }, namespace: { type: "string" }, duplicate: { const: true, description: "Present when the same windowId and body were already accepted." } },
 };
 
-const actionAnswer: Json = {
+const nullable = (t: string): Json => ({ type: [t, "null"] });
+const observed: Json = {
   type: "object",
-  description: "202 {accepted, action, namespace} without verify; with verify the seed's ActionResult {success, message, dry_run, details.runner, verification, warnings}.",
+  properties: { updated_replicas: nullable("integer"), ready_replicas: nullable("integer"), available_replicas: nullable("integer"), desired_replicas: nullable("integer") },
 };
 
-function post(summary: string, body: Json, ok: Json, codes: Record<string, string>): Json {
-  const errors = Object.fromEntries(Object.entries(codes).map(([code, description]) => [code, { description, content: { "application/json": { schema: errorBody } } }]));
+/** 202: the action was created; without verify at once, with verify when it waits for approval or outlived the wait. */
+const actionAccepted: Json = {
+  type: "object",
+  required: ["accepted", "action", "namespace", "target", "dry_run"],
+  properties: {
+    accepted: { const: true },
+    action: { type: "string", description: "Name of the RemediationAction." },
+    namespace: { type: "string" },
+    target: { type: "string", description: "The Deployment the name resolved to." },
+    dry_run: { type: "boolean" },
+    phase: { type: "string", description: "With verify: PendingApproval, or the phase the action was in when the wait ended." },
+    message: { type: "string", description: "With verify: why the answer came before the outcome." },
+  },
+};
+
+/** 200 with verify:true: the seed's ActionResult plus the action's name, phase and reason. */
+const actionResult: Json = {
+  type: "object",
+  required: ["success", "message", "dry_run", "action", "namespace", "phase", "reason", "details", "verification", "warnings"],
+  properties: {
+    success: { type: "boolean", description: "true when the action Succeeded; false when it Failed or Expired (the outcome, not a request error)." },
+    message: { type: "string" },
+    dry_run: { type: "boolean" },
+    action: { type: "string" },
+    namespace: { type: "string" },
+    phase: { enum: ["Succeeded", "Failed", "Expired", "Blocked", "Rejected"] },
+    reason: nullable("string"),
+    details: {
+      type: "object",
+      properties: {
+        runner: {
+          type: "object",
+          properties: { status: { type: "string" }, attempts: { type: "integer" }, duration_seconds: nullable("number"), result: { type: "object" }, error: nullable("string") },
+        },
+      },
+    },
+    verification: {
+      type: ["object", "null"],
+      properties: { status: { type: "string" }, message: nullable("string"), attempts: nullable("integer"), observed },
+    },
+    warnings: { type: ["array", "null"], items: { type: "string" } },
+  },
+};
+
+/** 400/403/404/409 for a verify:true action a guardrail blocked or a human rejected: an error body that also carries the ActionResult. */
+const guardrailAnswer: Json = {
+  description: "GuardrailBlocked (reason says which guardrail; field names replicas for replica guardrails) or ActionRejected.",
+  allOf: [errorBody, { ...actionResult, required: ["error", "reason", "phase"], properties: { ...(actionResult.properties as Json), error: { enum: ["GuardrailBlocked", "ActionRejected"] } } }],
+};
+
+const verifyAnswer: Json = {
+  type: "object",
+  required: ["status", "message", "deployment", "namespace", "observed"],
+  properties: {
+    status: { enum: ["SUCCESS", "TIMED_OUT", "FAILED"] },
+    message: { type: "string" },
+    deployment: { type: "string" },
+    namespace: { type: "string" },
+    observed,
+  },
+};
+
+const retryAfter = { "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "integer", minimum: 1 } } };
+const json = (schema: Json) => ({ "application/json": { schema } });
+
+interface Responses {
+  [code: string]: { description: string; schema: Json; retry?: boolean };
+}
+
+function post(summary: string, description: string, body: Json, responses: Responses): Json {
   return {
     post: {
       summary,
+      description,
       security: [{ bearer: [] }],
-      requestBody: { required: true, content: { "application/json": { schema: body } } },
-      responses: { "200": { description: "OK", content: { "application/json": { schema: ok } } }, ...errors },
+      parameters: [namespaceParameter],
+      requestBody: { required: true, content: json(body) },
+      responses: Object.fromEntries(
+        Object.entries(responses).map(([code, r]) => [code, { description: r.description, content: json(r.schema), ...(r.retry ? { headers: retryAfter } : {}) }]),
+      ),
     },
   };
 }
 
-const common = { "400": "Invalid body (field names the first bad field)", "401": "No or invalid token", "403": "Not allowed", "405": "Wrong method", "413": "Body over the limit", "429": "Rate limited (Retry-After)", "502": "Kubernetes API error", "503": "Kubernetes API unavailable" };
-const actionCodes = { ...common, "202": "Accepted (no verify, still running, or waiting for approval)", "404": "No matching Deployment", "409": "Blocked by cooldown or rate guardrail" };
+const namespaceParameter: Json = {
+  name: "namespace",
+  in: "query",
+  required: false,
+  description: "The namespace the request acts in, so the caller's permission is checked before the body is read. Needed only when the caller's permission is neither in the shim's default namespace nor in its own ServiceAccount's namespace; the body's namespace (or the default) must then equal it (400 otherwise).",
+  schema: { type: "string", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", maxLength: 63 },
+};
+
+const err = (description: string, retry = false) => ({ description, schema: errorBody, retry });
+const common: Responses = {
+  "400": err(`Invalid body: malformed JSON, nested deeper than ${MAX_JSON_DEPTH} levels, unknown field or invalid value (field names the first bad field), or a namespace other than ?namespace=`),
+  "401": err("No token, or a token the API server rejects for the shim's audience"),
+  "403": err("The caller may not do this in that namespace (checked before the body is read, and again for the body's namespace)"),
+  "405": err("Wrong method (Allow header)"),
+  "408": err("The body did not arrive within the body deadline (the connection is closed)"),
+  "413": err("Body over the limit (the connection is closed)"),
+  "429": err("Rate limited, per identity or per client address before authentication, or too many requests of this identity in flight", true),
+  "502": err("Kubernetes API error"),
+  "503": err("Kubernetes API unavailable, or the shim at its limit of requests in flight", true),
+};
+const orGuardrail = (description: string): { description: string; schema: Json } => ({ description, schema: { oneOf: [errorBody, guardrailAnswer] } });
+const actionResponses: Responses = {
+  ...common,
+  "200": { description: "verify:true and the action finished: Succeeded (success:true), Failed or Expired (success:false)", schema: actionResult },
+  "202": { description: "Accepted: without verify at once; with verify while it waits for approval or when the wait ended before the outcome", schema: actionAccepted },
+  "400": orGuardrail(`${common["400"]!.description}; with verify, blocked by a replica guardrail (field names replicas) or InvalidPatch`),
+  "403": orGuardrail(`${common["403"]!.description}; with verify, blocked by policy (PolicyPaused, ActionTypeNotAllowed, PatchPathForbidden, PatchPathNotAllowed, TargetNamespaceMismatch) or rejected by a human`),
+  "404": orGuardrail("No Deployment matches the name (field names it); with verify, TargetNotFound"),
+  "409": orGuardrail("With verify, blocked by a cooldown or rate guardrail (the same request may pass later)"),
+};
+const signalResponses: Responses = {
+  ...common,
+  "200": { description: "Accepted, or the same windowId and body again (duplicate:true)", schema: signalAnswer },
+  "409": err("The windowId was already submitted with a different body (field: windowId)"),
+};
+
+const PATCH_FORMS = "patch is one of: a list of RFC 6902 operations (a JSON patch); one object with a string op and a path (one RFC 6902 operation); any other object (an RFC 7386 merge patch). An object whose only key is patch, holding an object or a list, is unwrapped first ({patch: X} means X).";
+
+/** The execute body with its cross-field rules, in JSON Schema (if/then/else) and in words. */
+function executeBody(): Json {
+  const s = schema(executeRequest);
+  const rules = EXECUTE_SECTIONS.map((r) => r.requires !== undefined ? `type ${r.type} requires ${r.requires}; ${r.section} is only allowed with type ${r.type}` : `${r.section} is only allowed with type ${r.type}`);
+  return {
+    ...s,
+    description: `Cross-field rules: ${rules.join("; ")}. verify_timeout_seconds applies with verify:true. ${PATCH_FORMS}`,
+    "x-cross-field-rules": rules,
+    allOf: EXECUTE_SECTIONS.map((r) => ({
+      if: { properties: { type: { const: r.type } }, required: ["type"] },
+      ...(r.requires !== undefined ? { then: { required: [r.section] } } : {}),
+      else: { not: { required: [r.section] } },
+    })),
+  };
+}
 
 let cached: Json | undefined;
 
@@ -60,13 +191,18 @@ export function openApiDocument(): Json {
     info: { title: "SmartOps shim (seed orchestrator API)", version: "v1" },
     components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "A Kubernetes token whose audience is the shim's (default smartops-shim)." } } },
     paths: {
-      "/v1/signals/anomaly": post("Create an AnomalySignal (idempotent by windowId)", signalBody(anomalySignalSpec), signalAnswer, { ...common, "409": "Same windowId, different body" }),
-      "/v1/signals/rca": post("Create an RcaSignal (idempotent by windowId)", signalBody(rcaSignalSpec), signalAnswer, { ...common, "409": "Same windowId, different body" }),
-      "/v1/k8s/scale": post("Scale a Deployment through a RemediationAction", schema(scaleRequest), actionAnswer, actionCodes),
-      "/v1/k8s/restart": post("Rollout-restart a Deployment through a RemediationAction", schema(restartRequest), actionAnswer, actionCodes),
-      "/v1/k8s/patch": post("Patch a Deployment through a RemediationAction", schema(patchRequest), actionAnswer, actionCodes),
-      "/v1/actions/execute": post("Execute a seed ActionRequest as a RemediationAction", schema(executeRequest), actionAnswer, actionCodes),
-      "/v1/verify/deployment": post("Wait for a Deployment's rollout", schema(verifyDeploymentRequest), { type: "object" }, { ...common, "404": "No matching Deployment" }),
+      "/v1/signals/anomaly": post("Create an AnomalySignal (idempotent by windowId)", "The same windowId with the same body is a duplicate (200); with another body a conflict (409).", signalBody(anomalySignalSpec), signalResponses),
+      "/v1/signals/rca": post("Create an RcaSignal (idempotent by windowId)", "The same windowId with the same body is a duplicate (200); with another body a conflict (409).", signalBody(rcaSignalSpec), signalResponses),
+      "/v1/k8s/scale": post("Scale a Deployment through a RemediationAction", "verify_timeout_seconds applies with verify:true.", schema(scaleRequest), actionResponses),
+      "/v1/k8s/restart": post("Rollout-restart a Deployment through a RemediationAction", "verify_timeout_seconds applies with verify:true.", schema(restartRequest), actionResponses),
+      "/v1/k8s/patch": post("Patch a Deployment through a RemediationAction", `verify_timeout_seconds applies with verify:true. ${PATCH_FORMS}`, schema(patchRequest), actionResponses),
+      "/v1/actions/execute": post("Execute a seed ActionRequest as a RemediationAction", "See the request body's cross-field rules.", executeBody(), actionResponses),
+      "/v1/verify/deployment": post(
+        "Wait for a Deployment's rollout",
+        "Reads the Deployment at most once a second however small poll_interval_seconds is (reads are shared by all callers waiting on the same Deployment); answers TIMED_OUT when the next read would fall after timeout_seconds.",
+        schema(verifyDeploymentRequest),
+        { ...common, "200": { description: "The rollout's state: SUCCESS, FAILED, or TIMED_OUT", schema: verifyAnswer }, "404": err("No Deployment matches the name (field: deployment)") },
+      ),
       "/healthz": { get: { summary: "Liveness", responses: { "200": { description: "{status: ok, service: orchestrator}" } } } },
       "/readyz": { get: { summary: "Readiness", responses: { "200": { description: "ready" }, "503": { description: "draining" } } } },
       "/metrics": { get: { summary: "Prometheus metrics", responses: { "200": { description: "text exposition" } } } },

@@ -34,7 +34,18 @@ export const scaleRequest = z
 export const restartRequest = z.object({ ...common, deployment: dnsSubdomain.describe("Deployment name.") }).strict();
 export const patchRequest = z.object({ ...common, deployment: dnsSubdomain.describe("Deployment name."), patch: patchBody }).strict();
 
-export const executeRequest = z
+/**
+ * Which section of an execute request each action type needs and allows: the
+ * cross-field rules that field schemas alone cannot say. The validation below and
+ * the OpenAPI document are both made from this list.
+ */
+export const EXECUTE_SECTIONS = [
+  { section: "scale", type: "scale", requires: "scale.replicas" },
+  { section: "patch", type: "patch", requires: "patch.patch" },
+  { section: "delete_pod", type: "delete-pod", requires: undefined },
+] as const;
+
+const executeFields = z
   .object({
     type: z.enum(ACTION_TYPES).describe("scale, restart, patch or delete-pod."),
     target: z
@@ -56,12 +67,16 @@ export const executeRequest = z
     reason,
     source,
   })
-  .strict()
-  .refine((r) => r.type !== "scale" || r.scale !== undefined, { message: "type scale requires scale.replicas", path: ["scale"] })
-  .refine((r) => r.type !== "patch" || r.patch !== undefined, { message: "type patch requires patch.patch", path: ["patch"] })
-  .refine((r) => r.type === "scale" || r.scale === undefined, { message: "scale is only allowed with type scale", path: ["scale"] })
-  .refine((r) => r.type === "patch" || r.patch === undefined, { message: "patch is only allowed with type patch", path: ["patch"] })
-  .refine((r) => r.type === "delete-pod" || r.delete_pod === undefined, { message: "delete_pod is only allowed with type delete-pod", path: ["delete_pod"] });
+  .strict();
+
+export const executeRequest = executeFields.superRefine((r, ctx) => {
+  for (const s of EXECUTE_SECTIONS) {
+    if (s.requires !== undefined && r.type === s.type && r[s.section] === undefined) ctx.addIssue({ code: "custom", message: `type ${s.type} requires ${s.requires}`, path: [s.section] });
+  }
+  for (const s of EXECUTE_SECTIONS) {
+    if (r.type !== s.type && r[s.section] !== undefined) ctx.addIssue({ code: "custom", message: `${s.section} is only allowed with type ${s.type}`, path: [s.section] });
+  }
+});
 
 export const verifyDeploymentRequest = z
   .object({

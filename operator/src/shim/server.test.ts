@@ -231,3 +231,84 @@ describe("GET routes", () => {
     expect(text).not.toContain("good"); // no token in any label
   });
 });
+
+describe("authorization before the body is read", () => {
+  const Z_USER = "system:serviceaccount:agents:z";
+  beforeEach(() => {
+    backend.tokens.set("z", { user: { username: Z_USER, groups: [] }, audiences: ["smartops-shim"] });
+    backend.tokens.set("own-ns", { user: { username: "system:serviceaccount:team-a:agent", groups: [] }, audiences: ["smartops-shim"] });
+    backend.grant(Z_USER, "create", "smartops.io/anomalysignals", "team-z");
+    backend.grant("system:serviceaccount:team-a:agent", "create", "smartops.io/anomalysignals", "team-a");
+  });
+
+  it("a caller allowed only elsewhere is refused before the body, and told to name the namespace with ?namespace=", async () => {
+    const r = await post("/v1/signals/anomaly", { ...anomalyBody, namespace: "team-z" }, "z");
+    expect(r.status).toBe(403);
+    expect(r.body).toMatchObject({ error: "Forbidden", field: "namespace" });
+    expect(String(r.body.message)).toContain(`in namespace ${NS} or agents`);
+    expect(String(r.body.message)).toContain("?namespace=");
+    expect(backend.signals.size).toBe(0);
+  });
+
+  it("?namespace= names the namespace to authorize; the body must then act there", async () => {
+    expect((await post("/v1/signals/anomaly?namespace=team-z", { ...anomalyBody, namespace: "team-z" }, "z")).status).toBe(200);
+    const other = await post("/v1/signals/anomaly?namespace=team-z", { ...anomalyBody, windowId: "w2" }, "z");
+    expect(other.status).toBe(400);
+    expect(other.body).toMatchObject({ error: "BadRequest", field: "namespace" });
+    expect(String(other.body.message)).toContain(`namespace ${NS} differs from ?namespace=team-z`);
+    const bad = await post("/v1/signals/anomaly?namespace=Not_A_NS", anomalyBody, "z");
+    expect(bad.status).toBe(400);
+    expect(bad.body.field).toBe("namespace");
+  });
+
+  it("a ServiceAccount allowed in its own namespace needs no ?namespace=", async () => {
+    const r = await post("/v1/signals/anomaly", { ...anomalyBody, namespace: "team-a" }, "own-ns");
+    expect(r.status).toBe(200);
+    expect(r.body.namespace).toBe("team-a");
+  });
+});
+
+describe("GET /openapi.json", () => {
+  type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const doc = async () => (await (await fetch(`${base}/openapi.json`)).json()) as Json;
+  const schemaOf = (d: Json, path: string, code: string) => d.paths[path].post.responses[code]?.content["application/json"].schema as Json;
+
+  it("answers each status code with its own body schema: 202 is the accepted answer, 200 the ActionResult, errors the error body", async () => {
+    const d = await doc();
+    for (const path of ["/v1/k8s/scale", "/v1/k8s/restart", "/v1/k8s/patch", "/v1/actions/execute"]) {
+      expect(schemaOf(d, path, "202").required).toEqual(["accepted", "action", "namespace", "target", "dry_run"]);
+      expect(schemaOf(d, path, "200").required).toContain("success");
+      expect(schemaOf(d, path, "401").required).toEqual(["error", "message"]);
+      expect(schemaOf(d, path, "409").oneOf).toHaveLength(2);
+    }
+    expect(schemaOf(d, "/v1/verify/deployment", "200").properties.status.enum).toEqual(["SUCCESS", "TIMED_OUT", "FAILED"]);
+    expect(schemaOf(d, "/v1/verify/deployment", "202")).toBeUndefined();
+    expect(schemaOf(d, "/v1/signals/rca", "200").required).toContain("windowId");
+    for (const code of ["429", "503"]) expect(d.paths["/v1/signals/anomaly"].post.responses[code].headers["Retry-After"]).toBeDefined();
+    expect(Object.keys(d.paths["/v1/signals/anomaly"].post.responses)).toEqual(expect.arrayContaining(["400", "401", "403", "408", "413", "429", "503"]));
+    expect(d.paths["/v1/k8s/scale"].post.parameters[0]).toMatchObject({ name: "namespace", in: "query" });
+  });
+
+  it("documents the execute cross-field rules, and they agree with what the route accepts", async () => {
+    const body = (await doc()).paths["/v1/actions/execute"].post.requestBody.content["application/json"].schema as Json;
+    expect(body["x-cross-field-rules"]).toContain("type scale requires scale.replicas; scale is only allowed with type scale");
+    expect(body.description).toMatch(/Cross-field rules/);
+    // A tiny evaluator for the constructs the rules use: if/then/else with const, required and not.
+    const holds = (s: Json, v: Json): boolean => {
+      if (s.not) return !holds(s.not, v);
+      if (s.required && !s.required.every((k: string) => k in v)) return false;
+      for (const [k, p] of Object.entries((s.properties ?? {}) as Record<string, Json>)) if (k in v && "const" in p && v[k] !== p.const) return false;
+      return true;
+    };
+    const documented = (v: Json) => (body.allOf as Json[]).every((r) => (holds(r.if, v) ? !r.then || holds(r.then, v) : !r.else || holds(r.else, v)));
+    const sections = { scale: { replicas: 2 }, patch: { patch: { spec: { paused: false } } }, delete_pod: {} } as const;
+    for (const type of ["scale", "restart", "patch", "delete-pod"]) {
+      for (let mask = 0; mask < 8; mask++) {
+        const v: Json = { type, target: { name: "erp-simulator" }, dry_run: true };
+        Object.entries(sections).forEach(([k, s], i) => { if (mask & (1 << i)) v[k] = s; });
+        const r = await post("/v1/actions/execute", v);
+        expect(r.status === 202, `${JSON.stringify(v)} → ${r.status} ${JSON.stringify(r.body)}`).toBe(documented(v));
+      }
+    }
+  });
+});

@@ -19,6 +19,9 @@ import { contextFromTraceparent } from "../telemetry/trace-context.ts";
 import { annotateActiveSpan, ATTR, TRACER_NAME } from "../telemetry/tracing.ts";
 import { Authorizer, type AuthnResult } from "./auth.ts";
 import type { AccessRequest, ShimBackend } from "./backend.ts";
+import { BodyError, MAX_JSON_DEPTH, readJsonBody } from "./body.ts";
+import { DeploymentReads } from "./deployment-reads.ts";
+import { addressKey, InFlight } from "./limits.ts";
 import { type ActionIntent, actionObject, anomalySignalObject, canonicalJson, executeIntent, patchIntent, rcaSignalObject, type RequestMeta, restartIntent, scaleIntent } from "./mapping.ts";
 import { loopSignalsTotal, shimRequestDuration, shimRequestsTotal } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -38,6 +41,23 @@ export interface ShimConfig {
   verifyMarginSeconds: number;
   /** Longest a waiting request watches its action before re-checking its deadline and its client. */
   waitSliceMs: number;
+  /** Time to receive the request headers (node:http headersTimeout). */
+  headersTimeoutMs: number;
+  /** Time to receive the whole body once the shim starts reading it; then 408. */
+  bodyTimeoutMs: number;
+  /** Requests being handled at once by this replica; above it 503 with Retry-After. */
+  maxInFlight: number;
+  /** Requests being handled at once for one identity; above it 429 with Retry-After. */
+  maxInFlightPerIdentity: number;
+  /**
+   * Per client address, for requests whose token is not already known to be valid
+   * (the ones that may cost a TokenReview); checked before authentication.
+   */
+  unauthenticatedRateLimit: RateLimitConfig;
+  /** /v1/verify/deployment reads a Deployment at most this often, whatever poll_interval_seconds asks. */
+  verifyMinPollMs: number;
+  /** Deployment GETs per second for all /v1/verify/deployment requests of this replica together. */
+  verifyReadBudget: RateLimitConfig;
 }
 
 export const DEFAULT_CONFIG: ShimConfig = {
@@ -49,7 +69,30 @@ export const DEFAULT_CONFIG: ShimConfig = {
   authCacheTtlMs: 30_000,
   verifyMarginSeconds: 30,
   waitSliceMs: 10_000,
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 10_000,
+  maxInFlight: 256,
+  maxInFlightPerIdentity: 32,
+  unauthenticatedRateLimit: { ratePerSecond: 5, burst: 20 },
+  verifyMinPollMs: 1_000,
+  verifyReadBudget: { ratePerSecond: 20, burst: 20 },
 };
+
+/** What each API route needs, checked from the headers before its body is read. */
+const ROUTE_ACCESS: Record<string, Omit<AccessRequest, "namespace">> = {
+  "/v1/signals/anomaly": { verb: "create", group: "smartops.io", resource: "anomalysignals" },
+  "/v1/signals/rca": { verb: "create", group: "smartops.io", resource: "rcasignals" },
+  "/v1/k8s/scale": { verb: "create", group: "smartops.io", resource: "remediationactions" },
+  "/v1/k8s/restart": { verb: "create", group: "smartops.io", resource: "remediationactions" },
+  "/v1/k8s/patch": { verb: "create", group: "smartops.io", resource: "remediationactions" },
+  "/v1/actions/execute": { verb: "create", group: "smartops.io", resource: "remediationactions" },
+  "/v1/verify/deployment": { verb: "get", group: "apps", resource: "deployments" },
+};
+
+/** The namespace of a ServiceAccount user name, if it is one. */
+function serviceAccountNamespace(username: string): string | undefined {
+  return /^system:serviceaccount:([a-z0-9]([-a-z0-9]*[a-z0-9])?):[^:]+$/.exec(username)?.[1];
+}
 
 /** A 4xx/5xx answer with the JSON body {error, message, field?}. */
 export class HttpError extends Error {
@@ -79,6 +122,8 @@ interface Ctx {
   meta: Omit<RequestMeta, "namespace">;
   authorize(req: AccessRequest): Promise<void>;
   aborted(): boolean;
+  /** Resolves when the client goes away. */
+  closed: Promise<void>;
 }
 
 interface Route {
@@ -92,11 +137,14 @@ export interface ShimHandler {
   drain(): void;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function createShimHandler(backend: ShimBackend, config: ShimConfig, log: Logger): ShimHandler {
   const auth = new Authorizer(backend, { audience: config.audience, allowAnonymous: config.allowAnonymous, cacheTtlMs: config.authCacheTtlMs });
   const limiter = new RateLimiter(config.rateLimit);
+  const addressLimiter = new RateLimiter(config.unauthenticatedRateLimit);
+  const inFlight = new InFlight(config.maxInFlight, config.maxInFlightPerIdentity);
+  const deploymentReads = new DeploymentReads(backend, { minIntervalMs: config.verifyMinPollMs, budget: config.verifyReadBudget });
   const tracer = trace.getTracer(TRACER_NAME);
   let draining = false;
 
@@ -180,10 +228,12 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
     const match = resolveTarget(v.value.deployment, await backend.listDeployments(ns));
     if (!match) throw new HttpError(404, "NotFound", `no Deployment in namespace ${ns} matches ${v.value.deployment}`, { field: "deployment" });
     const timeoutMs = (v.value.timeout_seconds ?? 60) * 1000;
-    const intervalMs = (v.value.poll_interval_seconds ?? 5) * 1000;
+    // A faster poll is accepted (seed callers send 0.1) but never reads faster than the floor;
+    // reads of one Deployment are shared by all its waiters, and all reads stay within a budget.
+    const intervalMs = Math.max(config.verifyMinPollMs, (v.value.poll_interval_seconds ?? 5) * 1000);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const r = rolloutStatus(await backend.readDeployment(ns, match.name));
+      const r = rolloutStatus(await deploymentReads.read(ns, match.name));
       const observed = {
         updated_replicas: r.observed.updatedReplicas,
         ready_replicas: r.observed.readyReplicas,
@@ -194,7 +244,7 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
       if (r.state === "complete") return answer("SUCCESS", "Deployment healthy");
       if (r.state === "failed") return answer("FAILED", r.message);
       if (Date.now() + intervalMs > deadline || ctx.aborted()) return answer("TIMED_OUT", `not healthy within ${timeoutMs / 1000} s: ${r.message}`);
-      await sleep(intervalMs);
+      await Promise.race([sleep(intervalMs), ctx.closed]);
     }
   }
 
@@ -234,26 +284,90 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
     if (!r) throw new HttpError(404, "NotFound", `no route ${path}`);
     if (method !== r.method) throw new HttpError(405, "MethodNotAllowed", `${method} is not allowed on ${path}; use ${r.method}`, { headers: { allow: r.method } });
 
-    const authn = await authenticate(req.headers.authorization);
-    const limit = limiter.take(authn.user.username);
-    if (!limit.allowed) {
-      throw new HttpError(429, "TooManyRequests", `rate limit of ${config.rateLimit.ratePerSecond} requests/s (burst ${config.rateLimit.burst}) exceeded for ${authn.user.username}; retry after ${limit.retryAfterSeconds} s`, { headers: { "retry-after": String(limit.retryAfterSeconds) } });
+    const access = ROUTE_ACCESS[path]!;
+    // Everything below up to the body read is decided from the request line and headers:
+    // a caller who may not use this route never gets a body byte read.
+    const leaveTotal = inFlight.enterTotal();
+    if (!leaveTotal) {
+      throw new HttpError(503, "ServiceUnavailable", `the shim is handling ${config.maxInFlight} requests, its limit; retry later`, { headers: { "retry-after": "1" } });
     }
-    const body = await readJson(req, config.bodyLimitBytes);
-    let closed = false;
-    res.once("close", () => { closed = true; });
-    const ctx: Ctx = {
-      body,
-      meta: { traceparent, requestedBy: authn.user.username },
-      aborted: () => closed,
-      async authorize(access) {
-        const d = await auth.authorize(authn, access);
-        if (!d.allowed) {
-          throw new HttpError(403, "Forbidden", `${authn.user.username} may not ${access.verb} ${access.resource}.${access.group} in namespace ${access.namespace}${d.reason ? ` (${d.reason})` : ""}`, { field: "namespace" });
+    let leaveIdentity: (() => void) | undefined;
+    try {
+      if (!auth.knownAccepted(req.headers.authorization)) {
+        const client = addressKey(req.socket.remoteAddress);
+        const t = addressLimiter.take(client);
+        if (!t.allowed) {
+          throw new HttpError(429, "TooManyRequests", `too many requests with new or invalid tokens from ${client} (${config.unauthenticatedRateLimit.ratePerSecond}/s, burst ${config.unauthenticatedRateLimit.burst}); retry after ${t.retryAfterSeconds} s`, { headers: { "retry-after": String(t.retryAfterSeconds) } });
         }
-      },
-    };
-    return r.handle(ctx);
+      }
+      const authn = await authenticate(req.headers.authorization);
+      const who = authn.user.username;
+      const limit = limiter.take(who);
+      if (!limit.allowed) {
+        throw new HttpError(429, "TooManyRequests", `rate limit of ${config.rateLimit.ratePerSecond} requests/s (burst ${config.rateLimit.burst}) exceeded for ${who}; retry after ${limit.retryAfterSeconds} s`, { headers: { "retry-after": String(limit.retryAfterSeconds) } });
+      }
+      leaveIdentity = inFlight.enter(who);
+      if (!leaveIdentity) {
+        throw new HttpError(429, "TooManyRequests", `${who} already has ${config.maxInFlightPerIdentity} requests in flight, the limit per identity; retry when one has been answered`, { headers: { "retry-after": "1" } });
+      }
+      const hint = namespaceHint(req.url);
+      await preauthorize(authn, access, hint);
+
+      const body = await readBody(req);
+      let closed = false;
+      const closedPromise = new Promise<void>((r) => res.once("close", () => { closed = true; r(); }));
+      const ctx: Ctx = {
+        body,
+        meta: { traceparent, requestedBy: who },
+        aborted: () => closed,
+        closed: closedPromise,
+        async authorize(a) {
+          if (hint !== undefined && a.namespace !== hint) {
+            throw new HttpError(400, "BadRequest", `namespace ${a.namespace} differs from ?namespace=${hint}, the namespace the request was authorized for`, { field: "namespace" });
+          }
+          const d = await auth.authorize(authn, a);
+          if (!d.allowed) {
+            throw new HttpError(403, "Forbidden", `${who} may not ${a.verb} ${a.resource}.${a.group} in namespace ${a.namespace}${d.reason ? ` (${d.reason})` : ""}`, { field: "namespace" });
+          }
+        },
+      };
+      return await r.handle(ctx);
+    } finally {
+      leaveIdentity?.();
+      leaveTotal();
+    }
+  }
+
+  /** ?namespace=<ns> names the namespace a request acts in, so it is authorized before its body is read. */
+  function namespaceHint(url: string | undefined): string | undefined {
+    const q = new URL(url ?? "/", "http://shim").searchParams.get("namespace");
+    if (q === null) return undefined;
+    const v = validate(dnsLabel, q, "namespace");
+    if (!v.ok) throw invalid(v.issues);
+    return q;
+  }
+
+  /**
+   * May the caller use this route anywhere it could be asking for? The namespace named by
+   * ?namespace=, else the default namespace and the caller's own ServiceAccount namespace.
+   * The exact namespace from the body is authorized again once the body is read.
+   */
+  async function preauthorize(authn: Extract<AuthnResult, { ok: true }>, access: Omit<AccessRequest, "namespace">, hint: string | undefined): Promise<void> {
+    const candidates = hint !== undefined ? [hint] : [...new Set([config.defaultNamespace, serviceAccountNamespace(authn.user.username)].filter((n): n is string => n !== undefined))];
+    // One after the other: most callers are allowed in the first, and each answer is cached.
+    for (const namespace of candidates) if ((await auth.authorize(authn, { ...access, namespace })).allowed) return;
+    const where = candidates.join(" or ");
+    throw new HttpError(403, "Forbidden", `${authn.user.username} may not ${access.verb} ${access.resource}.${access.group} in namespace ${where}${hint === undefined ? "; to act in another namespace, name it with ?namespace=<namespace>" : ""}`, { field: "namespace" });
+  }
+
+  async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+    try {
+      return await readJsonBody(req, { limitBytes: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs, maxDepth: MAX_JSON_DEPTH });
+    } catch (err) {
+      if (!(err instanceof BodyError)) throw err;
+      const error = err.status === 408 ? "RequestTimeout" : err.status === 413 ? "PayloadTooLarge" : "BadRequest";
+      throw new HttpError(err.status, error, err.message);
+    }
   }
 
   async function authenticate(header: string | undefined): Promise<Extract<AuthnResult, { ok: true }>> {
@@ -305,6 +419,8 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
     const spanContext = trace.setSpan(parent, span);
     const finish = (status: number, payload: string, headers: Record<string, string>) => {
       if (!res.headersSent && !res.writableEnded) {
+        // A body not (fully) received is never drained: the connection is closed after the answer.
+        if (!req.complete) headers = { ...headers, connection: "close" };
         res.writeHead(status, { "content-length": Buffer.byteLength(payload), traceparent, ...headers });
         res.end(req.method === "HEAD" ? undefined : payload);
       }
@@ -332,7 +448,6 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
         (err: unknown) => {
           const e = fromKube(err);
           if (e.status >= 500) log.warn("request failed", { route, status: e.status, err: err instanceof Error ? err.message : String(err) });
-          if (e.status === 413) e.headers.connection = "close";
           const body = { error: e.error, message: e.message, ...(e.field ? { field: e.field } : {}), ...e.extra };
           finish(e.status, JSON.stringify(body), { "content-type": "application/json", ...e.headers });
         },
@@ -353,51 +468,6 @@ function safePath(url: string | undefined): string {
   return raw.length > 1 && raw.endsWith("/") ? raw.slice(0, -1) : raw;
 }
 
-/** Reads at most `limit` bytes and parses a JSON object; 413 and 400 otherwise. */
-export function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"]);
-    if (Number.isFinite(declared) && declared > limit) {
-      reject(new HttpError(413, "PayloadTooLarge", `request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
-      req.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on("data", (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > limit) {
-        done = true;
-        reject(new HttpError(413, "PayloadTooLarge", `request body exceeds the limit of ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("error", (err) => {
-      if (!done) {
-        done = true;
-        reject(new HttpError(400, "BadRequest", `could not read the request body: ${err.message}`));
-      }
-    });
-    req.on("end", () => {
-      if (done) return;
-      done = true;
-      const text = Buffer.concat(chunks).toString("utf8");
-      if (text.trim() === "") return reject(new HttpError(400, "BadRequest", "request body must be a JSON object"));
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch (err) {
-        return reject(new HttpError(400, "BadRequest", `malformed JSON: ${err instanceof Error ? err.message : String(err)}`));
-      }
-      if (value === null || typeof value !== "object" || Array.isArray(value)) return reject(new HttpError(400, "BadRequest", "request body must be a JSON object"));
-      resolve(value as Record<string, unknown>);
-    });
-  });
-}
-
 function parsed<S extends z.ZodType>(ctx: Ctx, schema: S, then: (v: z.infer<S>) => Promise<Answer>): Promise<Answer> {
   const v = validate(schema, ctx.body);
   if (!v.ok) throw invalid(v.issues);
@@ -413,7 +483,18 @@ export interface ShimServer {
 
 export function startShim(host: string, port: number, backend: ShimBackend, config: ShimConfig, log: Logger): Promise<ShimServer> {
   const handler = createShimHandler(backend, config, log);
-  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, handler);
+  // headersTimeout cuts slow headers; requestTimeout is the backstop for a whole request
+  // (headers, authentication and body; the body's own deadline normally ends it first).
+  // Both are checked every second. An answer may take longer: verify:true waits are bounded
+  // by their own deadline, not by these.
+  const server = createServer(
+    {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.headersTimeoutMs + config.bodyTimeoutMs + 10_000,
+      connectionsCheckingInterval: 1_000,
+    },
+    handler,
+  );
   server.keepAliveTimeout = 5_000;
   return new Promise((resolve, reject) => {
     server.once("error", reject);
