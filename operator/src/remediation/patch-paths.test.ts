@@ -127,7 +127,7 @@ function applyEffect(doc: Json, writes: [(string | number)[], Json | undefined][
 
 // The oracle reads values at the denied paths by its own parsing, not with the code it checks.
 function valuesAt(doc: Json | undefined, path: string): Json[] {
-  const segs = path.replace(/\[\]/g, ".[]").replace(/\["([^"]*)"\]/g, (_m, k: string) => `.${k.replace(/\./g, "\u0000")}`).split(".").map((s) => s.replace(/\u0000/g, "."));
+  const segs = path.replace(/\[\]/g, ".[]").replace(/\["([^"]*)"\]/g, (_m, k: string) => `.${k.replaceAll(".", "\u0000")}`).split(".").map((s) => s.replaceAll("\u0000", "."));
   const walk = (d: Json | undefined, rest: string[]): Json[] => {
     if (rest.length === 0) return [d ?? "<absent>"];
     const [head, ...tail] = rest;

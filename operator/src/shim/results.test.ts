@@ -7,7 +7,7 @@ const failed = (message: string): RemediationAction => ({
   apiVersion: "smartops.io/v1alpha1",
   kind: "RemediationAction",
   metadata: { name: "patch-web", namespace: "team-a" },
-  spec: { type: "patch", target: { kind: "Deployment", name: "web" }, patch: { merge: { metadata: { annotations: { broken: 1 } } } }, dryRun: false, verify: true, verifyTimeoutSeconds: 60, source: "ai-agent" },
+  spec: { type: "patch", target: { kind: "Deployment", name: "web" }, patch: { merge: JSON.stringify({ metadata: { annotations: { broken: 1 } } }) }, dryRun: false, verify: true, verifyTimeoutSeconds: 60, source: "ai-agent" },
   status: { phase: "Failed", reason: "ExecutionFailed", message, verification: { status: "FAILED", message } },
 } as RemediationAction);
 
