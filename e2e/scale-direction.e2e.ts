@@ -10,6 +10,7 @@ import { applySmartops, clients, ensureNamespace, kubectl, waitFor } from "./sup
 import { anomaly, createDeployment, deploymentAvailable, getAction, listActions, policy, signalToAction, TERMINAL, waitForPhase } from "./support/loop.ts";
 import { installOperatorRbac, OPERATOR_NAMESPACE, type OperatorProcess, serviceAccountKubeconfig, serviceAccountToken, startOperator } from "./support/operator.ts";
 import { type ShimProcess, shimUnderOwnRbac } from "./support/shim.ts";
+import { installAgentRbac } from "./support/agents.ts";
 
 const c = clients();
 const NS = "e2e-scale-direction";
@@ -24,25 +25,6 @@ async function operator(identity: string, env: Record<string, string> = {}) {
   return op;
 }
 
-const agentRbac = `
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: agent, namespace: ${NS}}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: smartops-agent, namespace: ${NS}}
-rules:
-  - apiGroups: ["smartops.io"]
-    resources: ["anomalysignals", "rcasignals"]
-    verbs: ["create"]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: smartops-agent, namespace: ${NS}}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: smartops-agent}
-subjects: [{kind: ServiceAccount, name: agent, namespace: ${NS}}]
-`;
 
 /** The burst policy: no cooldowns, rate limits out of the way, scale-ups of 2 up to 10. */
 const burstPolicy = (target: string, extra: Record<string, unknown> = {}) =>
@@ -100,7 +82,7 @@ function expectUpwardActions(actions: RemediationAction[]) {
 
 beforeAll(async () => {
   await ensureNamespace(c, NS);
-  kubectl(["apply", "--server-side", "-f", "-"], agentRbac);
+  installAgentRbac(NS, [{ apiGroups: ["smartops.io"], resources: ["anomalysignals", "rcasignals"], verbs: ["create"] }]);
   installOperatorRbac();
   kubeconfig = await serviceAccountKubeconfig(c, OPERATOR_NAMESPACE, "smartops-operator");
   agent = await serviceAccountToken(c, NS, "agent", ["smartops-shim"]);

@@ -5,10 +5,11 @@
 import { execFileSync } from "node:child_process";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { clients, ensureNamespace, kubectl } from "./support/kube.ts";
+import { clients, ensureNamespace } from "./support/kube.ts";
 import { createDeployment } from "./support/loop.ts";
 import { serviceAccountToken } from "./support/operator.ts";
 import { type ShimProcess, shimUnderOwnRbac } from "./support/shim.ts";
+import { AGENT_RULES, installAgentRbac } from "./support/agents.ts";
 
 const c = clients();
 const NS = "e2e-shim-limits";
@@ -16,32 +17,6 @@ let shim: ShimProcess;
 let agent: string;
 let norbac: string;
 
-const rbac = `
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: agent, namespace: ${NS}}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: norbac, namespace: ${NS}}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: smartops-agent, namespace: ${NS}}
-rules:
-  - apiGroups: ["smartops.io"]
-    resources: ["anomalysignals", "rcasignals", "remediationactions"]
-    verbs: ["create"]
-  - apiGroups: ["apps"]
-    resources: ["deployments"]
-    verbs: ["get"]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: smartops-agent, namespace: ${NS}}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: smartops-agent}
-subjects: [{kind: ServiceAccount, name: agent, namespace: ${NS}}]
-`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -84,7 +59,7 @@ async function post(path: string, body: unknown, token: string) {
 
 beforeAll(async () => {
   await ensureNamespace(c, NS);
-  kubectl(["apply", "--server-side", "-f", "-"], rbac);
+  installAgentRbac(NS, AGENT_RULES, { withoutRbac: ["norbac"] });
   await createDeployment(c, NS, "smartops-erp-simulator", 1);
   // Never schedulable: its rollout stays in progress for the whole test.
   await c.apps.createNamespacedDeployment({

@@ -3,10 +3,11 @@
 // operator under its own RBAC closing the loop behind it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signalName } from "../operator/src/shim/mapping.ts";
-import { applySmartops, clients, ensureNamespace, kubectl, waitFor } from "./support/kube.ts";
+import { applySmartops, clients, ensureNamespace, waitFor } from "./support/kube.ts";
 import { createDeployment, getAction, permissive, signalStatus, waitForPhase } from "./support/loop.ts";
 import { type OperatorProcess, operatorUnderOwnRbac, serviceAccountToken } from "./support/operator.ts";
 import { type ShimProcess, shimUnderOwnRbac } from "./support/shim.ts";
+import { AGENT_RULES, installAgentRbac } from "./support/agents.ts";
 
 const c = clients();
 const NS = "e2e-shim";
@@ -16,32 +17,6 @@ let agent: string;
 let outsider: string;
 let wrongAudience: string;
 
-const rbac = `
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: agent, namespace: ${NS}}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: outsider, namespace: ${NS}}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: smartops-agent, namespace: ${NS}}
-rules:
-  - apiGroups: ["smartops.io"]
-    resources: ["anomalysignals", "rcasignals", "remediationactions"]
-    verbs: ["create"]
-  - apiGroups: ["apps"]
-    resources: ["deployments"]
-    verbs: ["get"]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: smartops-agent, namespace: ${NS}}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: smartops-agent}
-subjects: [{kind: ServiceAccount, name: agent, namespace: ${NS}}]
-`;
 
 async function post(path: string, body: unknown, token: string | null = agent, base = shim.url) {
   const res = await fetch(base + path, {
@@ -58,7 +33,7 @@ async function getSignal(plural: "anomalysignals" | "rcasignals", name: string) 
 
 beforeAll(async () => {
   await ensureNamespace(c, NS);
-  kubectl(["apply", "--server-side", "-f", "-"], rbac);
+  installAgentRbac(NS, AGENT_RULES, { withoutRbac: ["outsider"] });
   await applySmartops(c, permissive(NS, { replicas: { min: 1, max: 10, maxStep: 10 } }));
   await Promise.all([createDeployment(c, NS, "smartops-erp-simulator", 2), createDeployment(c, NS, "loop-erp", 2)]);
   [agent, outsider, wrongAudience] = await Promise.all([

@@ -7,11 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RemediationAction } from "../operator/src/api/v1alpha1/objects.ts";
 import { signalName } from "../operator/src/shim/mapping.ts";
 import { parseTraceparent } from "../operator/src/telemetry/trace-context.ts";
-import { applySmartops, clients, ensureNamespace, kubectl, waitFor } from "./support/kube.ts";
+import { applySmartops, clients, ensureNamespace, waitFor } from "./support/kube.ts";
 import { createDeployment, permissive, rca, signalStatus, signalToAction, waitForPhase } from "./support/loop.ts";
 import { type OperatorProcess, operatorUnderOwnRbac, serviceAccountToken } from "./support/operator.ts";
 import { OTLP_KIND, type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./support/otlp.ts";
 import { type ShimProcess, shimUnderOwnRbac } from "./support/shim.ts";
+import { installAgentRbac } from "./support/agents.ts";
 
 const c = clients();
 const NS = "e2e-tracing";
@@ -23,30 +24,11 @@ let op: OperatorProcess;
 let agent: string;
 let stopped: Promise<void> | undefined;
 
-const rbac = `
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: agent, namespace: ${NS}}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: smartops-agent, namespace: ${NS}}
-rules:
-  - apiGroups: ["smartops.io"]
-    resources: ["rcasignals"]
-    verbs: ["create"]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: smartops-agent, namespace: ${NS}}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: smartops-agent}
-subjects: [{kind: ServiceAccount, name: agent, namespace: ${NS}}]
-`;
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
   await ensureNamespace(c, NS);
-  kubectl(["apply", "--server-side", "-f", "-"], rbac);
+  installAgentRbac(NS, [{ apiGroups: ["smartops.io"], resources: ["rcasignals"], verbs: ["create"] }]);
   await applySmartops(c, permissive(NS));
   await Promise.all([createDeployment(c, NS, POSTED, 2), createDeployment(c, NS, APPLIED, 2)]);
   agent = await serviceAccountToken(c, NS, "agent", ["smartops-shim"]);

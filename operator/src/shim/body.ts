@@ -2,9 +2,16 @@
 // body can cost the shim at most `limit` bytes of memory for at most
 // `timeoutMs`, and no body can make a later step recurse out of stack.
 import type { IncomingMessage } from "node:http";
+import { PATCH_MAX_DEPTH } from "../api/v1alpha1/remediation-action.ts";
 
-/** Deepest JSON nesting a body may have. The deepest real Deployment patch (affinity terms inside an execute wrapper) is about 15. */
-export const MAX_JSON_DEPTH = 32;
+/**
+ * Deepest JSON nesting a body may have: a patch at its own limit inside the
+ * deepest route wrapper ({"patch":{"patch":…}} or {"patch":{"merge":…}}) plus
+ * headroom, so a patch one level too deep is refused by the patch parser with a
+ * 400 naming the field, and anything deeper than any valid body is refused here
+ * before JSON.parse.
+ */
+export const MAX_JSON_DEPTH = PATCH_MAX_DEPTH + 8;
 
 export interface BodyLimits {
   limitBytes: number;
