@@ -68,7 +68,7 @@ const badAnnotation = { spec: { template: { metadata: { annotations: { "smartops
 
 describe("a failed patch discloses nothing of the Deployment", () => {
   it("status.message, the action's events and the operator's log hold no part of the object", async () => {
-    await applySmartops(c, action(NS, "bad-annotation", { type: "patch", target: { name: "secretive" }, patch: { merge: badAnnotation } }));
+    await applySmartops(c, action(NS, "bad-annotation", { type: "patch", target: { name: "secretive" }, patch: { merge: JSON.stringify(badAnnotation) } }));
     const a = await waitForPhase(c, NS, "bad-annotation");
     // Refused by the API server: at the dry run that judges the patch's effect
     // (Blocked InvalidPatch) or, without one, when applied (Failed).
