@@ -65,11 +65,12 @@ export type PatchResult<T> = { ok: true; value: T } | { ok: false; problem: Patc
 const fail = (field: string, message: string): { ok: false; problem: PatchProblem } => ({ ok: false, problem: { field, message } });
 
 /**
- * How deep objects and lists nest in JSON text, counted without parsing (so
- * text nested thousands deep costs one linear scan and nothing more). Stops
- * counting once `limit` is exceeded.
+ * How deep objects and lists nest in JSON text, counted without parsing (so text
+ * nested thousands deep costs one linear scan and nothing more): brackets outside
+ * strings, in one pass. Stops at the first bracket past `limit` and says where.
+ * The shim's body reader and the patch parser both use it.
  */
-export function textDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
+export function scanDepth(text: string, limit = Number.POSITIVE_INFINITY): { depth: number; exceededAt?: number } {
   let depth = 0;
   let max = 0;
   let inString = false;
@@ -85,11 +86,16 @@ export function textDepth(text: string, limit = Number.POSITIVE_INFINITY): numbe
       depth++;
       if (depth > max) {
         max = depth;
-        if (max > limit) return max;
+        if (max > limit) return { depth: max, exceededAt: i };
       }
     } else if (ch === 0x7d || ch === 0x5d) depth--;
   }
-  return max;
+  return { depth: max };
+}
+
+/** The nesting depth of a JSON text; once past `limit`, limit + 1. */
+export function textDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
+  return scanDepth(text, limit).depth;
 }
 
 /**

@@ -3,6 +3,7 @@
 // `timeoutMs`, and no body can make a later step recurse out of stack.
 import type { IncomingMessage } from "node:http";
 import { PATCH_MAX_DEPTH } from "../api/v1alpha1/remediation-action.ts";
+import { scanDepth } from "../remediation/patch-document.ts";
 
 /**
  * Deepest JSON nesting a body may have: a patch at its own limit inside the
@@ -28,24 +29,9 @@ export class BodyError extends Error {
   }
 }
 
-/**
- * The nesting depth of a JSON text, or the byte offset where it first exceeds `max`.
- * Counts brackets outside strings in one pass, before JSON.parse builds anything.
- */
+/** The offset where a JSON text first nests deeper than `max`, or undefined. */
 export function jsonDepthExceeded(text: string, max: number): number | undefined {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) return i;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return undefined;
+  return scanDepth(text, max).exceededAt;
 }
 
 /** Parses a JSON object body within the limits; BodyError (400, 408, 413) otherwise. */
