@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applySmartops, clients, ensureNamespace, kubectl, waitFor } from "./support/kube.ts";
 import { anomaly, createDeployment, getAction, permissive, signalToAction, waitForPhase } from "./support/loop.ts";
 import { OPERATOR_NAMESPACE, type OperatorProcess, operatorUnderOwnRbac } from "./support/operator.ts";
+import { installAgentRbac } from "./support/agents.ts";
 
 const c = clients();
 const NS = "e2e-closed-loop-source";
@@ -16,21 +17,7 @@ let op: OperatorProcess;
 beforeAll(async () => {
   await ensureNamespace(c, NS);
   // The demo agent's permissions: create (and read) signals and actions in its namespace.
-  kubectl(["apply", "--server-side", "-f", "-"], `apiVersion: v1
-kind: ServiceAccount
-metadata: {name: agent, namespace: ${NS}}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: agent, namespace: ${NS}}
-rules: [{apiGroups: [smartops.io], resources: [anomalysignals, rcasignals, remediationactions], verbs: [create, get, list]}]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: agent, namespace: ${NS}}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: agent}
-subjects: [{kind: ServiceAccount, name: agent, namespace: ${NS}}]
-`);
+  installAgentRbac(NS, [{ apiGroups: ["smartops.io"], resources: ["anomalysignals", "rcasignals", "remediationactions"], verbs: ["create", "get", "list"] }]);
   await applySmartops(c, permissive(NS));
   await createDeployment(c, NS, "erp", 1);
   // Installs the operator's RBAC and the admission policy, then runs the operator under them.

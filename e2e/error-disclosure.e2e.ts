@@ -8,6 +8,7 @@ import { applySmartops, clients, ensureNamespace, kubectl } from "./support/kube
 import { action, permissive, waitForPhase } from "./support/loop.ts";
 import { type OperatorProcess, operatorUnderOwnRbac, serviceAccountToken } from "./support/operator.ts";
 import { type ShimProcess, shimUnderOwnRbac } from "./support/shim.ts";
+import { installAgentRbac } from "./support/agents.ts";
 
 const c = clients();
 const NS = "e2e-error-disclosure";
@@ -38,21 +39,7 @@ beforeAll(async () => {
     },
   });
   // The agent may create actions and nothing else: no get on Deployments.
-  kubectl(["apply", "--server-side", "-f", "-"], `apiVersion: v1
-kind: ServiceAccount
-metadata: {name: agent, namespace: ${NS}}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: agent, namespace: ${NS}}
-rules: [{apiGroups: [smartops.io], resources: [remediationactions], verbs: [create]}]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: agent, namespace: ${NS}}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: agent}
-subjects: [{kind: ServiceAccount, name: agent, namespace: ${NS}}]
-`);
+  installAgentRbac(NS, [{ apiGroups: ["smartops.io"], resources: ["remediationactions"], verbs: ["create"] }]);
   agent = await serviceAccountToken(c, NS, "agent", ["smartops-shim"]);
   op = await operatorUnderOwnRbac(c, "error-disclosure");
   shim = await shimUnderOwnRbac(c, { SMARTOPS_SHIM_DEFAULT_NAMESPACE: NS });
