@@ -27,6 +27,7 @@ const env = z.object({
   SMARTOPS_SHIM_UNAUTHENTICATED_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(DEFAULT_CONFIG.unauthenticatedRateLimit.ratePerSecond),
   SMARTOPS_SHIM_UNAUTHENTICATED_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(DEFAULT_CONFIG.unauthenticatedRateLimit.burst),
   SMARTOPS_SHIM_VERIFY_READS_PER_SECOND: z.coerce.number().positive().default(DEFAULT_CONFIG.verifyReadBudget.ratePerSecond),
+  SMARTOPS_SHIM_ACTION_WAIT_SECONDS: z.coerce.number().int().min(0).max(600).default(DEFAULT_CONFIG.actionWaitSeconds),
 });
 
 const log = createLogger("shim");
@@ -48,6 +49,7 @@ const config: ShimConfig = {
   maxInFlightPerIdentity: Math.min(e.SMARTOPS_SHIM_MAX_IN_FLIGHT_PER_IDENTITY, e.SMARTOPS_SHIM_MAX_IN_FLIGHT),
   unauthenticatedRateLimit: { ratePerSecond: e.SMARTOPS_SHIM_UNAUTHENTICATED_RATE_LIMIT_PER_SECOND, burst: e.SMARTOPS_SHIM_UNAUTHENTICATED_RATE_LIMIT_BURST },
   verifyReadBudget: { ratePerSecond: e.SMARTOPS_SHIM_VERIFY_READS_PER_SECOND, burst: Math.max(1, Math.ceil(e.SMARTOPS_SHIM_VERIFY_READS_PER_SECOND)) },
+  actionWaitSeconds: e.SMARTOPS_SHIM_ACTION_WAIT_SECONDS,
 };
 if (config.allowAnonymous) {
   log.warn("SMARTOPS_SHIM_ALLOW_ANONYMOUS=true: requests WITHOUT a token are accepted and NOT authorized. For local development only; never run this in a shared cluster.");

@@ -13,14 +13,14 @@ const failed = (message: string): RemediationAction => ({
 
 describe("actionResult", () => {
   it("never answers an object a status text embeds, in any field", () => {
-    const answer = actionResult(failed(`patch_deployment: 422 Invalid: ${status422.message}`), { replicas: "replicas" });
+    const answer = actionResult(failed(`patch_deployment: 422 Invalid: ${status422.message}`), "/v1/k8s/patch");
     expect(answer.body.success).toBe(false);
     expect(answer.body.message).toContain("422 Invalid");
     expect(leaks(JSON.stringify(answer))).toEqual([]);
   });
 
   it("keeps ordinary messages as they are", () => {
-    const answer = actionResult(failed("Deployment team-a/web not found"), { replicas: "replicas" });
-    expect(answer.body.message).toBe("PATCH Deployment team-a/web: Deployment team-a/web not found");
+    const answer = actionResult(failed("Deployment team-a/web not found"), "/v1/k8s/patch");
+    expect(answer.body.message).toBe("PATCH Deployment team-a/web failed: Deployment team-a/web not found");
   });
 });

@@ -26,6 +26,7 @@ function fresh() {
   for (const r of ["anomalysignals", "rcasignals", "remediationactions"]) backend.grant(USER, "create", `smartops.io/${r}`, NS);
   backend.grant(USER, "get", "apps/deployments", NS);
   backend.addDeployment(NS, "smartops-erp-simulator");
+  backend.onAction = (a) => { a.status = { phase: "Succeeded" }; };
 }
 
 async function post(path: string, body: unknown, token: string | null = "good", headers: Record<string, string> = {}) {
@@ -307,7 +308,7 @@ describe("GET /openapi.json", () => {
         const v: Json = { type, target: { name: "erp-simulator" }, dry_run: true };
         Object.entries(sections).forEach(([k, s], i) => { if (mask & (1 << i)) v[k] = s; });
         const r = await post("/v1/actions/execute", v);
-        expect(r.status === 202, `${JSON.stringify(v)} → ${r.status} ${JSON.stringify(r.body)}`).toBe(documented(v));
+        expect(r.status === 200, `${JSON.stringify(v)} → ${r.status} ${JSON.stringify(r.body)}`).toBe(documented(v));
       }
     }
   });

@@ -8,7 +8,6 @@ import { anomalySignalSpec } from "../api/v1alpha1/anomaly-signal.ts";
 import { dnsLabel } from "../api/v1alpha1/meta.ts";
 import type { RemediationAction, Signal } from "../api/v1alpha1/objects.ts";
 import { rcaSignalSpec } from "../api/v1alpha1/rca-signal.ts";
-import { TERMINAL_PHASES } from "../api/v1alpha1/remediation-action.ts";
 import { type FieldIssue, validate } from "../api/v1alpha1/validation.ts";
 import { isAlreadyExists, isNotFound, KubeError } from "../k8s/client.ts";
 import { rolloutStatus } from "../remediation/rollout.ts";
@@ -27,7 +26,8 @@ import { loopSignalsTotal, shimRequestDuration, shimRequestsTotal } from "./metr
 import { openApiDocument } from "./openapi.ts";
 import { type RateLimitConfig, RateLimiter } from "./rate-limit.ts";
 import { executeRequest, patchRequest, restartRequest, scaleRequest, verifyDeploymentRequest } from "./requests.ts";
-import { actionResult, type Answer } from "./results.ts";
+import { parsePrefer, type Preferences } from "./prefer.ts";
+import { type ActionRoute, actionResult, type Answer, settled } from "./results.ts";
 import { traceparentOf } from "./trace.ts";
 
 export interface ShimConfig {
@@ -37,6 +37,8 @@ export interface ShimConfig {
   bodyLimitBytes: number;
   rateLimit: RateLimitConfig;
   authCacheTtlMs: number;
+  /** Longest an action request without verify waits for its outcome before answering 202. */
+  actionWaitSeconds: number;
   /** Extra seconds a verify:true request waits beyond verify_timeout_seconds. */
   verifyMarginSeconds: number;
   /** Longest a waiting request watches its action before re-checking its deadline and its client. */
@@ -67,6 +69,7 @@ export const DEFAULT_CONFIG: ShimConfig = {
   bodyLimitBytes: 64 * 1024,
   rateLimit: { ratePerSecond: 50, burst: 100 },
   authCacheTtlMs: 30_000,
+  actionWaitSeconds: 30,
   verifyMarginSeconds: 30,
   waitSliceMs: 10_000,
   headersTimeoutMs: 10_000,
@@ -124,6 +127,8 @@ interface Ctx {
   aborted(): boolean;
   /** Resolves when the client goes away. */
   closed: Promise<void>;
+  /** The caller's Prefer header: respond-async, wait=<seconds>. */
+  prefer: Preferences;
 }
 
 interface Route {
@@ -190,7 +195,7 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
     },
   });
 
-  async function submitAction(ctx: Ctx, mapped: { ok: true; intent: ActionIntent } | { ok: false; issues: FieldIssue[] }): Promise<Answer> {
+  async function submitAction(ctx: Ctx, route: ActionRoute, mapped: { ok: true; intent: ActionIntent } | { ok: false; issues: FieldIssue[] }): Promise<Answer> {
     if (!mapped.ok) throw invalid(mapped.issues);
     const intent = mapped.intent;
     annotateActiveSpan({ [ATTR.actionType]: intent.type, [ATTR.targetNamespace]: intent.namespace, [ATTR.dryRun]: intent.dryRun });
@@ -203,21 +208,21 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
     const created = await backend.createAction(actionObject(intent, match.name, { ...ctx.meta, namespace: intent.namespace }));
     const name = created.metadata.name;
     annotateActiveSpan({ [ATTR.actionName]: name });
-    const accepted: Answer = { status: 202, body: { accepted: true, action: name, namespace: intent.namespace, target: match.name, dry_run: intent.dryRun } };
-    if (!intent.verify) return accepted;
-    const deadline = Date.now() + ((intent.verifyTimeoutSeconds ?? 60) + config.verifyMarginSeconds) * 1000;
+    if (ctx.prefer.respondAsync) {
+      return { status: 202, body: { accepted: true, action: name, namespace: intent.namespace, target: match.name, dry_run: intent.dryRun }, headers: { "preference-applied": "respond-async" } };
+    }
+    // Answered with the outcome, as the seed answers: wait (a watch on the one
+    // action, re-armed each slice) until it is executed, blocked, rejected or
+    // failed, or waits for a human; with verify, until it is verified.
+    const boundSeconds = intent.verify ? (intent.verifyTimeoutSeconds ?? 60) + config.verifyMarginSeconds : config.actionWaitSeconds;
+    const waitSeconds = Math.min(boundSeconds, ctx.prefer.waitSeconds ?? boundSeconds);
+    const started = Date.now();
+    const deadline = started + waitSeconds * 1000;
     let current: RemediationAction = created;
-    for (;;) {
-      const phase = current.status?.phase ?? "Pending";
-      if (TERMINAL_PHASES.has(phase)) return actionResult(current, { replicas: intent.deploymentField === "target.name" ? "scale.replicas" : "replicas" });
-      if (phase === "PendingApproval") {
-        return { status: 202, body: { ...accepted.body, phase, message: current.status?.message ?? "waiting for a human approval" } };
-      }
-      if (Date.now() >= deadline || ctx.aborted()) {
-        return { status: 202, body: { ...accepted.body, phase, message: `action ${name} had not finished within ${intent.verifyTimeoutSeconds ?? 60}+${config.verifyMarginSeconds} s; follow it with kubectl get remediationaction ${name} -n ${intent.namespace}` } };
-      }
+    while (!settled(current) && Date.now() < deadline && !ctx.aborted()) {
       current = await backend.nextAction(intent.namespace, name, current.metadata.resourceVersion, Math.min(config.waitSliceMs, deadline - Date.now()));
     }
+    return actionResult(current, route, { waitedSeconds: Math.round((Date.now() - started) / 1000) });
   }
 
   async function verifyDeployment(ctx: Ctx): Promise<Answer> {
@@ -251,10 +256,10 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
   const postRoutes: Record<string, Route> = {
     "/v1/signals/anomaly": signalRoute("anomaly"),
     "/v1/signals/rca": signalRoute("rca"),
-    "/v1/k8s/scale": { method: "POST", handle: (ctx) => parsed(ctx, scaleRequest, (r) => submitAction(ctx, scaleIntent(r, config.defaultNamespace))) },
-    "/v1/k8s/restart": { method: "POST", handle: (ctx) => parsed(ctx, restartRequest, (r) => submitAction(ctx, restartIntent(r, config.defaultNamespace))) },
-    "/v1/k8s/patch": { method: "POST", handle: (ctx) => parsed(ctx, patchRequest, (r) => submitAction(ctx, patchIntent(r, config.defaultNamespace))) },
-    "/v1/actions/execute": { method: "POST", handle: (ctx) => parsed(ctx, executeRequest, (r) => submitAction(ctx, executeIntent(r, config.defaultNamespace))) },
+    "/v1/k8s/scale": { method: "POST", handle: (ctx) => parsed(ctx, scaleRequest, (r) => submitAction(ctx, "/v1/k8s/scale", scaleIntent(r, config.defaultNamespace))) },
+    "/v1/k8s/restart": { method: "POST", handle: (ctx) => parsed(ctx, restartRequest, (r) => submitAction(ctx, "/v1/k8s/restart", restartIntent(r, config.defaultNamespace))) },
+    "/v1/k8s/patch": { method: "POST", handle: (ctx) => parsed(ctx, patchRequest, (r) => submitAction(ctx, "/v1/k8s/patch", patchIntent(r, config.defaultNamespace))) },
+    "/v1/actions/execute": { method: "POST", handle: (ctx) => parsed(ctx, executeRequest, (r) => submitAction(ctx, "/v1/actions/execute", executeIntent(r, config.defaultNamespace))) },
     "/v1/verify/deployment": { method: "POST", handle: verifyDeployment },
   };
 
@@ -321,6 +326,7 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
         meta: { traceparent, requestedBy: who },
         aborted: () => closed,
         closed: closedPromise,
+        prefer: parsePrefer(req.headers.prefer),
         async authorize(a) {
           if (hint !== undefined && a.namespace !== hint) {
             throw new HttpError(400, "BadRequest", `namespace ${a.namespace} differs from ?namespace=${hint}, the namespace the request was authorized for`, { field: "namespace" });
@@ -485,7 +491,7 @@ export function startShim(host: string, port: number, backend: ShimBackend, conf
   const handler = createShimHandler(backend, config, log);
   // headersTimeout cuts slow headers; requestTimeout is the backstop for a whole request
   // (headers, authentication and body; the body's own deadline normally ends it first).
-  // Both are checked every second. An answer may take longer: verify:true waits are bounded
+  // Both are checked every second. An answer may take longer: action routes wait for their outcome, bounded
   // by their own deadline, not by these.
   const server = createServer(
     {
