@@ -5,6 +5,7 @@ import { anomalySignalSpec } from "../api/v1alpha1/anomaly-signal.ts";
 import { dnsLabel } from "../api/v1alpha1/meta.ts";
 import { rcaSignalSpec } from "../api/v1alpha1/rca-signal.ts";
 import { MAX_JSON_DEPTH } from "./body.ts";
+import { BLOCK_STATUS } from "./results.ts";
 import { EXECUTE_SECTIONS, executeRequest, patchRequest, restartRequest, scaleRequest, verifyDeploymentRequest } from "./requests.ts";
 
 type Json = Record<string, unknown>;
@@ -45,7 +46,7 @@ const observed: Json = {
   properties: { updated_replicas: nullable("integer"), ready_replicas: nullable("integer"), available_replicas: nullable("integer"), desired_replicas: nullable("integer") },
 };
 
-/** 202: the action was created; without verify at once, with verify when it waits for approval or outlived the wait. */
+/** 202 with Prefer: respond-async: the action was created; nothing is known of its outcome yet. */
 const actionAccepted: Json = {
   type: "object",
   required: ["accepted", "action", "namespace", "target", "dry_run"],
@@ -55,29 +56,34 @@ const actionAccepted: Json = {
     namespace: { type: "string" },
     target: { type: "string", description: "The Deployment the name resolved to." },
     dry_run: { type: "boolean" },
-    phase: { type: "string", description: "With verify: PendingApproval, or the phase the action was in when the wait ended." },
-    message: { type: "string", description: "With verify: why the answer came before the outcome." },
   },
 };
 
-/** 200 with verify:true: the seed's ActionResult plus the action's name, phase and reason. */
+/** The seed's ActionResult plus the action's name, phase and reason: the answer for every outcome. */
 const actionResult: Json = {
   type: "object",
   required: ["success", "message", "dry_run", "action", "namespace", "phase", "reason", "details", "verification", "warnings"],
   properties: {
-    success: { type: "boolean", description: "true when the action Succeeded; false when it Failed or Expired (the outcome, not a request error)." },
+    success: { type: "boolean", description: "true when the action Succeeded; false otherwise (Failed, Expired, Blocked, Rejected, or not finished yet: see phase)." },
     message: { type: "string" },
     dry_run: { type: "boolean" },
     action: { type: "string" },
     namespace: { type: "string" },
-    phase: { enum: ["Succeeded", "Failed", "Expired", "Blocked", "Rejected"] },
+    phase: { enum: ["Succeeded", "Failed", "Expired", "Blocked", "Rejected", "PendingApproval", "Pending", "Executing", "Verifying"] },
     reason: nullable("string"),
     details: {
       type: "object",
       properties: {
         runner: {
           type: "object",
-          properties: { status: { type: "string" }, attempts: { type: "integer" }, duration_seconds: nullable("number"), result: { type: "object" }, error: nullable("string") },
+          properties: {
+            status: { type: "string", description: "success, failed, expired, blocked, rejected; pending_approval, pending, executing or verifying in a 202" },
+            attempts: { type: "integer" },
+            duration_seconds: nullable("number"),
+            result: { type: "object", description: "name, namespace, replicas (scale), dry_run, and the recorded intent" },
+            message: nullable("string"),
+            error: nullable("string"),
+          },
         },
       },
     },
@@ -89,7 +95,14 @@ const actionResult: Json = {
   },
 };
 
-/** 400/403/404/409 for a verify:true action a guardrail blocked or a human rejected: an error body that also carries the ActionResult. */
+/** 202 without Prefer: respond-async: the ActionResult of an action waiting for approval, or still moving when the wait ended. */
+const actionPending: Json = {
+  ...actionResult,
+  required: ["accepted", "target", ...(actionResult.required as string[])],
+  properties: { ...(actionResult.properties as Json), accepted: { const: true }, target: { type: "string" }, success: { const: false }, phase: { enum: ["PendingApproval", "Pending", "Executing", "Verifying"] } },
+};
+
+/** 400/403/404/409 for an action a guardrail blocked or a human rejected: an error body that also carries the ActionResult. */
 const guardrailAnswer: Json = {
   description: "GuardrailBlocked (reason says which guardrail; field names replicas for replica guardrails) or ActionRejected.",
   allOf: [errorBody, { ...actionResult, required: ["error", "reason", "phase"], properties: { ...(actionResult.properties as Json), error: { enum: ["GuardrailBlocked", "ActionRejected"] } } }],
@@ -114,13 +127,13 @@ interface Responses {
   [code: string]: { description: string; schema: Json; retry?: boolean };
 }
 
-function post(summary: string, description: string, body: Json, responses: Responses): Json {
+function post(summary: string, description: string, body: Json, responses: Responses, parameters: Json[] = [namespaceParameter]): Json {
   return {
     post: {
       summary,
       description,
       security: [{ bearer: [] }],
-      parameters: [namespaceParameter],
+      parameters,
       requestBody: { required: true, content: json(body) },
       responses: Object.fromEntries(
         Object.entries(responses).map(([code, r]) => [code, { description: r.description, content: json(r.schema), ...(r.retry ? { headers: retryAfter } : {}) }]),
@@ -137,6 +150,15 @@ const namespaceParameter: Json = {
   schema: { type: "string", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", maxLength: 63 },
 };
 
+const preferParameter: Json = {
+  name: "Prefer",
+  in: "header",
+  required: false,
+  description: "RFC 7240. respond-async: answer 202 as soon as the action exists (Preference-Applied: respond-async), without waiting for the outcome. wait=<seconds>: wait at most this long for the outcome (never longer than the shim's own bound).",
+  schema: { type: "string", examples: ["respond-async", "wait=10"] },
+};
+const actionParameters = [namespaceParameter, preferParameter];
+
 const err = (description: string, retry = false) => ({ description, schema: errorBody, retry });
 const common: Responses = {
   "400": err(`Invalid body: malformed JSON, nested deeper than ${MAX_JSON_DEPTH} levels, unknown field or invalid value (field names the first bad field), or a namespace other than ?namespace=`),
@@ -150,14 +172,19 @@ const common: Responses = {
   "503": err("Kubernetes API unavailable, or the shim at its limit of requests in flight", true),
 };
 const orGuardrail = (description: string): { description: string; schema: Json } => ({ description, schema: { oneOf: [errorBody, guardrailAnswer] } });
+/** The block reasons answered with a status code, from the same table the handler uses. */
+const blockedWith = (code: number) => Object.entries(BLOCK_STATUS).filter(([, c]) => c === code).map(([r]) => r).join(", ");
 const actionResponses: Responses = {
   ...common,
-  "200": { description: "verify:true and the action finished: Succeeded (success:true), Failed or Expired (success:false)", schema: actionResult },
-  "202": { description: "Accepted: without verify at once; with verify while it waits for approval or when the wait ended before the outcome", schema: actionAccepted },
-  "400": orGuardrail(`${common["400"]!.description}; with verify, blocked by a replica guardrail (field names replicas) or InvalidPatch`),
-  "403": orGuardrail(`${common["403"]!.description}; with verify, blocked by policy (PolicyPaused, ActionTypeNotAllowed, PatchPathForbidden, PatchPathNotAllowed, TargetNamespaceMismatch) or rejected by a human`),
-  "404": orGuardrail("No Deployment matches the name (field names it); with verify, TargetNotFound"),
-  "409": orGuardrail("With verify, blocked by a cooldown or rate guardrail (the same request may pass later)"),
+  "200": { description: "The outcome: Succeeded (success:true); Failed or Expired (success:false: the request was valid, the outcome is the body)", schema: actionResult },
+  "202": {
+    description: "With Prefer: respond-async, at once (the accepted answer). Otherwise the ActionResult of an action waiting for a human's approval, or still Pending/Executing/Verifying when the wait ended (the shim's action wait bound without verify; verify_timeout_seconds + margin with verify; shorter with Prefer: wait=N)",
+    schema: { oneOf: [actionAccepted, actionPending] },
+  },
+  "400": orGuardrail(`${common["400"]!.description}; or blocked by a guardrail the same request will always meet: ${blockedWith(400)} (field names replicas, patch or delete_pod.pod_name)`),
+  "403": orGuardrail(`${common["403"]!.description}; or blocked by policy: ${blockedWith(403)}; or rejected by a human (ActionRejected)`),
+  "404": orGuardrail(`No Deployment matches the name (field names it); or blocked: ${blockedWith(404)}`),
+  "409": orGuardrail(`Blocked by the cluster's state, the same request may pass later: ${blockedWith(409)}`),
 };
 const signalResponses: Responses = {
   ...common,
@@ -193,10 +220,10 @@ export function openApiDocument(): Json {
     paths: {
       "/v1/signals/anomaly": post("Create an AnomalySignal (idempotent by windowId)", "The same windowId with the same body is a duplicate (200); with another body a conflict (409).", signalBody(anomalySignalSpec), signalResponses),
       "/v1/signals/rca": post("Create an RcaSignal (idempotent by windowId)", "The same windowId with the same body is a duplicate (200); with another body a conflict (409).", signalBody(rcaSignalSpec), signalResponses),
-      "/v1/k8s/scale": post("Scale a Deployment through a RemediationAction", "verify_timeout_seconds applies with verify:true.", schema(scaleRequest), actionResponses),
-      "/v1/k8s/restart": post("Rollout-restart a Deployment through a RemediationAction", "verify_timeout_seconds applies with verify:true.", schema(restartRequest), actionResponses),
-      "/v1/k8s/patch": post("Patch a Deployment through a RemediationAction", `verify_timeout_seconds applies with verify:true. ${PATCH_FORMS}`, schema(patchRequest), actionResponses),
-      "/v1/actions/execute": post("Execute a seed ActionRequest as a RemediationAction", "See the request body's cross-field rules.", executeBody(), actionResponses),
+      "/v1/k8s/scale": post("Scale a Deployment through a RemediationAction", "Answers with the outcome (see 200/202/4xx). verify_timeout_seconds applies with verify:true.", schema(scaleRequest), actionResponses, actionParameters),
+      "/v1/k8s/restart": post("Rollout-restart a Deployment through a RemediationAction", "Answers with the outcome (see 200/202/4xx). verify_timeout_seconds applies with verify:true.", schema(restartRequest), actionResponses, actionParameters),
+      "/v1/k8s/patch": post("Patch a Deployment through a RemediationAction", `Answers with the outcome (see 200/202/4xx). verify_timeout_seconds applies with verify:true. ${PATCH_FORMS}`, schema(patchRequest), actionResponses, actionParameters),
+      "/v1/actions/execute": post("Execute a seed ActionRequest as a RemediationAction", "Answers with the outcome (see 200/202/4xx). See the request body's cross-field rules.", executeBody(), actionResponses, actionParameters),
       "/v1/verify/deployment": post(
         "Wait for a Deployment's rollout",
         "Reads the Deployment at most once a second however small poll_interval_seconds is (reads are shared by all callers waiting on the same Deployment); answers TIMED_OUT when the next read would fall after timeout_seconds.",

@@ -274,10 +274,12 @@ describe("GET /openapi.json", () => {
   const doc = async () => (await (await fetch(`${base}/openapi.json`)).json()) as Json;
   const schemaOf = (d: Json, path: string, code: string) => d.paths[path].post.responses[code]?.content["application/json"].schema as Json;
 
-  it("answers each status code with its own body schema: 202 is the accepted answer, 200 the ActionResult, errors the error body", async () => {
+  it("answers each status code with its own body schema: 202 the accepted answer or a pending ActionResult, 200 the ActionResult, errors the error body", async () => {
     const d = await doc();
     for (const path of ["/v1/k8s/scale", "/v1/k8s/restart", "/v1/k8s/patch", "/v1/actions/execute"]) {
-      expect(schemaOf(d, path, "202").required).toEqual(["accepted", "action", "namespace", "target", "dry_run"]);
+      expect(schemaOf(d, path, "202").oneOf.map((s: Json) => s.required)).toEqual([["accepted", "action", "namespace", "target", "dry_run"], expect.arrayContaining(["accepted", "success", "phase", "details"])]);
+      expect(d.paths[path].post.parameters.map((p: Json) => p.name)).toEqual(["namespace", "Prefer"]);
+      expect(d.paths[path].post.responses["400"].description).toContain("PatchPathForbidden");
       expect(schemaOf(d, path, "200").required).toContain("success");
       expect(schemaOf(d, path, "401").required).toEqual(["error", "message"]);
       expect(schemaOf(d, path, "409").oneOf).toHaveLength(2);
