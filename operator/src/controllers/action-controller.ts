@@ -246,6 +246,17 @@ export class ActionController {
       });
     }
 
+    if (decision.verdict === "unchanged") {
+      return this.finish(a, "Succeeded", Reason.NoChange, decision.message, (st) => {
+        delete st.intent;
+        st.guardrailPolicies = sources;
+        if (a.spec.dryRun) st.dryRunResult = { summary: "nothing to change" };
+        st.conditions = cond(st, a, ConditionType.GuardrailsPassed, "True", Reason.NoChange, decision.message, now);
+        st.conditions = cond(st, a, ConditionType.Executed, "True", Reason.NoChange, "nothing to change: no write", now);
+        st.conditions = cond(st, a, ConditionType.Verified, "Unknown", Reason.VerificationSkipped, "nothing changed to verify", now);
+      });
+    }
+
     const approval = a.spec.approval;
     if (approval?.decision === "Rejected") {
       return this.finish(a, "Rejected", Reason.RejectedByUser, `rejected by ${approval.approvedBy}${approval.reason ? `: ${approval.reason}` : ""}`, (st) => {

@@ -79,9 +79,9 @@ describe("evaluateGuardrails: each reason", () => {
     }
   });
 
-  it("InvalidPatch: a patch whose effect is unknown, or that changes nothing", () => {
+  it("InvalidPatch: a patch whose effect is unknown; a patch that changes nothing is unchanged, whatever the policy's limits", () => {
     expect(evaluateGuardrails(input({ action: { type: "patch" } }))).toMatchObject({ reason: "InvalidPatch", message: expect.stringContaining("unknown") });
-    expect(evaluateGuardrails(input({ action: { type: "patch", changes: [] } }))).toMatchObject({ reason: "InvalidPatch", message: expect.stringContaining("changes nothing") });
+    expect(evaluateGuardrails(input({ action: { type: "patch", changes: [] } }))).toMatchObject({ verdict: "unchanged", message: expect.stringContaining("nothing to change") });
   });
 
   it("PatchPathForbidden and PatchPathNotAllowed, judged on what the patch changes", () => {
@@ -198,6 +198,7 @@ function simulate(policy: EffectivePolicy, start: number, requests: readonly Req
       policy,
       now,
     });
+    if (decision.verdict === "unchanged") return;
     if (decision.verdict !== "allow") return onBlock(decision.reason);
     const to = setsReplicas ? decision.replicas! : current;
     if (r.type === "scale" && r.relative && r.delta !== 0) expect(Math.sign(to - current), `by ${r.delta} from ${current}`).toBe(Math.sign(r.delta));
@@ -240,6 +241,18 @@ describe("guardrail properties", () => {
     for (const reason of ["PolicyPaused", "MaxReplicasExceeded", "MinReplicasViolated", "MaxScaleStepExceeded", "CooldownActive", "HourlyActionLimitReached", "ScaleIncreaseLimitReached"]) {
       expect(blocked.get(reason) ?? 0, reason).toBeGreaterThan(20);
     }
+  });
+
+  it("a patch that changes nothing is answered unchanged under any policy and history, unless policy stops every action", () => {
+    fc.assert(
+      fc.property(policySpecArb(), fc.array(fc.tuple(fc.constantFrom<ActionType>("scale", "restart", "patch", "delete-pod"), fc.integer({ min: 0, max: 7200 })), { maxLength: 20 }), (spec, past) => {
+        const policy = policyOf(spec);
+        const d = evaluateGuardrails(input({ action: { type: "patch", changes: [] }, policy, history: past.map(([t, ago]) => rec(t, ago)) }));
+        const stopped = policy.paused || !policy.allowedActions.includes("patch");
+        expect(d.verdict).toBe(stopped ? "block" : "unchanged");
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it("a scale within every cap, on a quiet target, is allowed", () => {

@@ -37,7 +37,14 @@ export interface ScaleRequest {
 export type GuardrailDecision =
   /** `replicas`: the concrete count a scale (or a patch of spec.replicas) sets, computed from target.replicas. */
   | { verdict: "allow"; approvalRequired: boolean; message: string; replicas?: number }
-  | { verdict: "block"; reason: BlockReasonName; message: string; retryAfterMs?: number };
+  | { verdict: "block"; reason: BlockReasonName; message: string; retryAfterMs?: number }
+  /**
+   * The patch changes nothing on the Deployment as it is: what it asks for already
+   * holds. Nothing is written, so there is nothing for the safelist, the caps, the
+   * cooldowns or an approver to judge — and a retried patch is answered as done
+   * rather than refused.
+   */
+  | { verdict: "unchanged"; message: string };
 
 export const HOUR_MS = 3600_000;
 export const SCALE_WINDOW_MS = 900_000;
@@ -77,7 +84,7 @@ export function evaluateGuardrails(input: GuardrailInput): GuardrailDecision {
   }
   if (action.type === "patch") {
     if (!action.changes) return block(BlockReason.InvalidPatch, "the patch's effect on the Deployment is unknown");
-    if (action.changes.length === 0) return block(BlockReason.InvalidPatch, "the patch changes nothing on the Deployment as it is now");
+    if (action.changes.length === 0) return { verdict: "unchanged", message: `the Deployment already has what the patch sets: nothing to change ${by}` };
     const paths = checkPatchPaths([...new Set(action.changes.map((c) => c.path))], policy.patch.allowedPathSets, policy.patch.deniedPaths);
     if (!paths.ok) return block(paths.reason, paths.message);
     // spec.replicas is on the seed's safelist: a patch must not become a way round the replica caps.

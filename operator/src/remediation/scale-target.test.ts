@@ -75,6 +75,7 @@ describe("scale-up interleavings", () => {
               refused++;
               continue;
             }
+            if (d.verdict !== "allow") throw new Error(`a scale is never unchanged: ${d.message}`);
             expect(d.replicas!, `by ${by} from ${replicas} under ${JSON.stringify(policy.replicas)}`).toBeGreaterThan(replicas);
             expect(d.replicas!).toBeLessThanOrEqual(policy.replicas.max);
             executed++;

@@ -110,6 +110,7 @@ function doneMessage(a: RemediationAction, route: ActionRoute): string {
     const at = a.status?.intent?.restartedAt ?? a.status?.completedAt;
     return dry ? `${where(a)} restart would be triggered (dry run)` : `${where(a)} restart triggered at ${at}`;
   }
+  if (a.status?.reason === Reason.NoChange) return `${headline(a)} (nothing to change: the Deployment already has what the patch sets)`;
   return `${headline(a)}${dry ? " (dry run)" : ""}`;
 }
 

@@ -52,6 +52,8 @@ export const Reason = {
   IntentRecorded: "IntentRecorded",
   Executed: "Executed",
   DryRunSucceeded: "DryRunSucceeded",
+  /** A patch that changes nothing on the Deployment as it is: done without a write. */
+  NoChange: "NoChange",
   ExecutionFailed: "ExecutionFailed",
   /** The action could not be processed (it kept failing for a reason other than the API server's availability). */
   ProcessingFailed: "ProcessingFailed",
