@@ -225,15 +225,13 @@ describe("regression: a caller cannot exhaust the shim", () => {
 
   it("concurrent requests are bounded per identity (429) and in total (503), both with Retry-After", async () => {
     await start({ maxInFlightPerIdentity: 2, maxInFlight: 3, waitSliceMs: 200 });
-    // Actions that never finish: verify:true requests hold their slot until the client goes away.
+    // Actions that never finish: requests waiting for their outcome (with verify:true or
+    // without) hold their slot until the client goes away.
     const controllers: AbortController[] = [];
-    const hold = (token: string) => {
+    const hold = (token: string, path = "/v1/actions/execute", body: unknown = { ...SEEDS["/v1/actions/execute"], verify_timeout_seconds: 30 }) => {
       const ac = new AbortController();
       controllers.push(ac);
-      return fetch(`http://127.0.0.1:${port}/v1/actions/execute`, {
-        method: "POST", signal: ac.signal, headers: { authorization: `Bearer ${token}` },
-        body: JSON.stringify({ ...SEEDS["/v1/actions/execute"], verify_timeout_seconds: 30 }),
-      }).catch(() => undefined);
+      return fetch(`http://127.0.0.1:${port}${path}`, { method: "POST", signal: ac.signal, headers: { authorization: `Bearer ${token}` }, body: JSON.stringify(body) }).catch(() => undefined);
     };
     const waitForActions = async (n: number) => { while (b.actions.size < n) await sleep(20); };
     const held = [hold("t"), hold("t")];
@@ -242,7 +240,7 @@ describe("regression: a caller cannot exhaust the shim", () => {
     expect(third.status).toBe(429);
     expect(third.headers.get("retry-after")).toMatch(/^[1-9]\d*$/);
     expect(((await third.json()) as { error: string }).error).toBe("TooManyRequests");
-    held.push(hold("t2"));
+    held.push(hold("t2", "/v1/k8s/restart", SEEDS["/v1/k8s/restart"]));
     await within(waitForActions(3), 10_000, "a third held request");
     const over = await fetch(`http://127.0.0.1:${port}/v1/signals/anomaly`, { method: "POST", headers: { authorization: "Bearer t3" }, body: JSON.stringify(SEEDS["/v1/signals/anomaly"]) });
     expect(over.status).toBe(503);
