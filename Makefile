@@ -134,7 +134,7 @@ bench-controlplane: deps controlplane ## control plane start time, memory, disk
 bench-loop: deps controlplane ## signal → mutation latency at 20/s, a 1000-signal burst, RSS with 10k objects cached
 	$(NODE_RUN) bench/loop.bench.ts
 
-bench-shim: deps controlplane ## shim POST → CR latency at 200 requests/s and sustained requests/s
+bench-shim: deps controlplane ## shim POST → CR latency at 200 requests/s, sustained requests/s, /v1/k8s/scale answered with its outcome
 	$(NODE_RUN) bench/shim.bench.ts
 
 .PHONY: clean
