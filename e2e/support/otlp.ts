@@ -144,9 +144,16 @@ export interface OtlpReceiver {
 
 const CONTENT_TYPE: Record<Exclude<OtlpProtocol, "grpc">, string> = { "http/json": "application/json", "http/protobuf": "application/x-protobuf" };
 
+export interface ReceiverOptions {
+  /** PEM key and certificate: the gRPC receiver serves TLS (endpoint https://) instead of plaintext. */
+  tls?: { key: Buffer; cert: Buffer };
+}
+
 /** Starts a receiver for `protocol`; the default is the one the processes use when OTEL_EXPORTER_OTLP_PROTOCOL is unset. */
-export async function startOtlpReceiver(protocol: OtlpProtocol = "http/protobuf"): Promise<OtlpReceiver> {
-  return protocol === "grpc" ? startGrpcReceiver() : startHttpReceiver(protocol);
+export async function startOtlpReceiver(protocol: OtlpProtocol = "http/protobuf", opts: ReceiverOptions = {}): Promise<OtlpReceiver> {
+  if (protocol === "grpc") return startGrpcReceiver(opts);
+  if (opts.tls) throw new Error("TLS is implemented for the gRPC receiver only");
+  return startHttpReceiver(protocol);
 }
 
 async function startHttpReceiver(protocol: Exclude<OtlpProtocol, "grpc">): Promise<OtlpReceiver> {
@@ -179,7 +186,7 @@ async function startHttpReceiver(protocol: Exclude<OtlpProtocol, "grpc">): Promi
   return receiver;
 }
 
-async function startGrpcReceiver(): Promise<OtlpReceiver> {
+async function startGrpcReceiver({ tls }: ReceiverOptions): Promise<OtlpReceiver> {
   const receiver: OtlpReceiver = { protocol: "grpc", endpoint: "", spans: [], exports: 0, errors: [], close: async () => undefined };
   const server = new GrpcServer();
   server.addService(
@@ -207,8 +214,9 @@ async function startGrpcReceiver(): Promise<OtlpReceiver> {
       },
     },
   );
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
-  receiver.endpoint = `http://127.0.0.1:${port}`;
+  const credentials = tls ? ServerCredentials.createSsl(null, [{ private_key: tls.key, cert_chain: tls.cert }], false) : ServerCredentials.createInsecure();
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", credentials, (err, p) => (err ? reject(err) : resolve(p))));
+  receiver.endpoint = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
   receiver.close = () => new Promise<void>((r) => server.tryShutdown(() => r()));
   return receiver;
 }

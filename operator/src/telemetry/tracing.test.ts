@@ -1,3 +1,7 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { SpanKind, trace } from "@opentelemetry/api";
 import { afterEach, describe, expect, it } from "vitest";
 import { OTLP_KIND, OTLP_PROTOCOLS, type OtlpReceiver, startOtlpReceiver } from "../../../e2e/support/otlp.ts";
@@ -7,7 +11,7 @@ import { ATTR, inSpan, startTracing, traceExportConfig, tracer, TracingConfigErr
 const SDK_MODULES = /@opentelemetry[/\\](sdk-trace-node|sdk-trace-base|exporter-trace-otlp-(http|proto|grpc)|otlp-grpc-exporter-base)[/\\]/;
 
 afterEach(() => {
-  for (const v of ["ENDPOINT", "TRACES_ENDPOINT", "PROTOCOL", "TRACES_PROTOCOL", "TIMEOUT"]) delete process.env[`OTEL_EXPORTER_OTLP_${v}`];
+  for (const v of ["ENDPOINT", "TRACES_ENDPOINT", "PROTOCOL", "TRACES_PROTOCOL", "TIMEOUT", "CERTIFICATE"]) delete process.env[`OTEL_EXPORTER_OTLP_${v}`];
 });
 
 /** A server span with the seed's attributes of three types, and a child: what every protocol must carry. */
@@ -118,6 +122,34 @@ describe("startTracing", () => {
       expectDecoded(receiver, ids);
     } finally {
       await receiver.close();
+    }
+  });
+
+  it("grpc: https:// is TLS (verified against OTEL_EXPORTER_OTLP_CERTIFICATE), http:// is plaintext, which a TLS receiver never decodes", async () => {
+    // A self-signed certificate for 127.0.0.1, its own CA; Node makes keys but not certificates.
+    const dir = mkdtempSync(join(tmpdir(), "smartops-otlp-tls-"));
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "key.pem", "-out", "cert.pem",
+      "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+    const receiver = await startOtlpReceiver("grpc", { tls: { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) } });
+    try {
+      expect(receiver.endpoint).toMatch(/^https:\/\//);
+      process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.endpoint.replace(/^https:/, "http:");
+      process.env.OTEL_EXPORTER_OTLP_PROTOCOL = "grpc";
+      process.env.OTEL_EXPORTER_OTLP_TIMEOUT = "1000";
+      const plaintext = await startTracing("smartops-test");
+      await exportTwoSpans();
+      await plaintext!.shutdown();
+      expect(receiver.exports).toBe(0);
+
+      process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.endpoint;
+      process.env.OTEL_EXPORTER_OTLP_CERTIFICATE = join(dir, "cert.pem");
+      const t = await startTracing("smartops-test");
+      const ids = await exportTwoSpans();
+      await t!.shutdown();
+      expectDecoded(receiver, ids);
+    } finally {
+      await receiver.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
