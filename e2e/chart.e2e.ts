@@ -103,6 +103,17 @@ describe("helm template", () => {
     expect(() => render(RELEASE, NS, { "tracing.otlpEndpoint": "otel-collector:4317" })).toThrow(/otlpEndpoint/);
   });
 
+  it("tracing: the OTLP protocol reaches both processes when set; a grpc endpoint with a path and an unknown protocol are refused", () => {
+    const protocol = (values: Record<string, string>) =>
+      docs(render(RELEASE, NS, values)).filter((o) => o.kind === "Deployment").map((d) =>
+        (d.spec!.template as { spec: { containers: { env?: { name: string; value?: string }[] }[] } }).spec.containers[0]!.env?.find((e) => e.name === "OTEL_EXPORTER_OTLP_PROTOCOL")?.value);
+    expect(protocol({ "tracing.otlpEndpoint": "http://otel-collector.observability:4317", "tracing.otlpProtocol": "grpc" })).toEqual(["grpc", "grpc"]);
+    expect(protocol({ "tracing.otlpEndpoint": "http://otel-collector.observability:4318", "tracing.otlpProtocol": "http/json" })).toEqual(["http/json", "http/json"]);
+    expect(protocol({ "tracing.otlpEndpoint": "http://otel-collector.observability:4318" })).toEqual([undefined, undefined]);
+    expect(() => render(RELEASE, NS, { "tracing.otlpProtocol": "http" })).toThrow(/otlpProtocol/);
+    expect(() => render(RELEASE, NS, { "tracing.otlpEndpoint": "http://otel-collector:4318/v1/traces", "tracing.otlpProtocol": "grpc" })).toThrow(/no path when tracing.otlpProtocol is grpc/);
+  });
+
   it("refuses values outside values.schema.json and contradictory settings", () => {
     expect(() => render(RELEASE, NS, { "rbac.scope": "everywhere" })).toThrow(/rbac\/scope|rbac\.scope|scope/);
     expect(() => render(RELEASE, NS, { "operator.workers.actions": 0 })).toThrow(/actions/);

@@ -1,16 +1,23 @@
 // One trace from an agent's HTTP POST to the verified remediation: the shim and
 // the operator run as their own processes under their own ServiceAccounts and
-// export OTLP/HTTP to a receiver inside this test. The batch delay is set far
-// beyond the test's length, so every span the receiver holds was flushed by the
+// export OTLP to receivers inside this test — the operator with no protocol set
+// (http/protobuf, the default), the shim with OTEL_EXPORTER_OTLP_PROTOCOL=grpc to
+// a gRPC receiver; the trace is read from both. The batch delay is set far
+// beyond the test's length, so every span a receiver holds was flushed by the
 // graceful shutdown.
+import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RemediationAction } from "../operator/src/api/v1alpha1/objects.ts";
 import { signalName } from "../operator/src/shim/mapping.ts";
 import { parseTraceparent } from "../operator/src/telemetry/trace-context.ts";
+import { freePort } from "./controlplane/cluster.ts";
 import { applySmartops, clients, ensureNamespace, waitFor } from "./support/kube.ts";
 import { createDeployment, permissive, rca, signalStatus, signalToAction, waitForPhase } from "./support/loop.ts";
 import { type OperatorProcess, operatorUnderOwnRbac, serviceAccountToken } from "./support/operator.ts";
 import { OTLP_KIND, type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./support/otlp.ts";
+import { launch } from "./support/processes.ts";
 import { type ShimProcess, shimUnderOwnRbac } from "./support/shim.ts";
 import { installAgentRbac } from "./support/agents.ts";
 
@@ -18,7 +25,10 @@ const c = clients();
 const NS = "e2e-tracing";
 const POSTED = "smartops-erp-simulator";
 const APPLIED = "trace-applied";
-let receiver: OtlpReceiver;
+let opReceiver: OtlpReceiver;
+let shimReceiver: OtlpReceiver;
+/** Every span both processes exported. */
+const received = () => [...shimReceiver.spans, ...opReceiver.spans];
 let shim: ShimProcess;
 let op: OperatorProcess;
 let agent: string;
@@ -26,20 +36,20 @@ let stopped: Promise<void> | undefined;
 
 
 beforeAll(async () => {
-  receiver = await startOtlpReceiver();
+  [opReceiver, shimReceiver] = await Promise.all([startOtlpReceiver("http/protobuf"), startOtlpReceiver("grpc")]);
   await ensureNamespace(c, NS);
   installAgentRbac(NS, [{ apiGroups: ["smartops.io"], resources: ["rcasignals"], verbs: ["create"] }]);
   await applySmartops(c, permissive(NS));
   await Promise.all([createDeployment(c, NS, POSTED, 2), createDeployment(c, NS, APPLIED, 2)]);
   agent = await serviceAccountToken(c, NS, "agent", ["smartops-shim"]);
-  const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: "600000", LOG_LEVEL: "debug" };
-  shim = await shimUnderOwnRbac(c, { ...otel, SMARTOPS_SHIM_DEFAULT_NAMESPACE: NS });
-  op = await operatorUnderOwnRbac(c, "tracing", otel);
+  const otel = { OTEL_BSP_SCHEDULE_DELAY: "600000", LOG_LEVEL: "debug" };
+  shim = await shimUnderOwnRbac(c, { ...otel, OTEL_EXPORTER_OTLP_ENDPOINT: shimReceiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", SMARTOPS_SHIM_DEFAULT_NAMESPACE: NS });
+  op = await operatorUnderOwnRbac(c, "tracing", { ...otel, OTEL_EXPORTER_OTLP_ENDPOINT: opReceiver.endpoint });
 }, 300_000);
 
 afterAll(async () => {
   await stopBoth();
-  await receiver?.close();
+  await Promise.all([opReceiver?.close(), shimReceiver?.close()]);
 });
 
 /** SIGTERM both processes once; their shutdown flushes the batch processors. */
@@ -80,18 +90,21 @@ describe("tracing: shim → signal reconcile → action reconciles → verificat
     await stopBoth();
     expect(await shim.exited).toBe(0);
     expect(await op.exited).toBe(0);
-    expect(receiver.errors).toEqual([]);
-    const services = new Set(receiver.spans.map((s) => s.service));
-    expect(services).toEqual(new Set(["smartops-shim", "smartops-operator"]));
+    expect([opReceiver.errors, shimReceiver.errors]).toEqual([[], []]);
+    // Each process spoke its own protocol: the gRPC receiver holds the shim's spans only, the HTTP one the operator's.
+    expect(new Set(shimReceiver.spans.map((s) => s.service))).toEqual(new Set(["smartops-shim"]));
+    expect(new Set(opReceiver.spans.map((s) => s.service))).toEqual(new Set(["smartops-operator"]));
+    expect(shim.logs()).toMatch(/tracing: exporting spans over OTLP.*"protocol":"grpc"/);
+    expect(op.logs()).toMatch(/tracing: exporting spans over OTLP.*"protocol":"http\/protobuf"/);
     // The last spans of each action ended moments before SIGTERM, far inside the batch delay.
     for (const a of [flows.posted!.action, flows.applied!.action]) {
-      expect(byName(receiver.spans, "terminal").filter((s) => s.attributes["action.name"] === a.metadata.name)).toHaveLength(1);
+      expect(byName(received(), "terminal").filter((s) => s.attributes["action.name"] === a.metadata.name)).toHaveLength(1);
     }
   });
 
   it("one trace: shim span → signal reconcile → action reconciles → verify → terminal, parent links intact, the seed's attributes set", () => {
     const { action, annotation } = flows.posted!;
-    const spans = receiver.spans;
+    const spans = received();
     const shimSpan = spans.find((s) => s.service === "smartops-shim" && s.name === "POST /v1/signals/rca" && s.attributes["signal.name"] === signalName("rca-003"));
     expect(shimSpan, "the shim's request span").toBeDefined();
     const traceId = shimSpan!.traceId;
@@ -148,7 +161,7 @@ describe("tracing: shim → signal reconcile → action reconciles → verificat
 
   it("a kubectl-applied signal starts its own root trace, which its action continues", () => {
     const { action, signal } = flows.applied!;
-    const spans = receiver.spans;
+    const spans = received();
     const signalSpans = byName(spans, "reconcile RcaSignal").filter((s) => s.attributes["signal.name"] === signal);
     expect(signalSpans.length).toBeGreaterThanOrEqual(1);
     for (const s of signalSpans) expect(s.parentSpanId).toBeUndefined();
@@ -165,11 +178,29 @@ describe("tracing: shim → signal reconcile → action reconciles → verificat
     const { action } = flows.posted!;
     const lines = op.logs().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
     const finished = lines.find((l) => l.message === "action finished" && l.action === `${NS}/${action.metadata.name}`);
-    const terminal = byName(receiver.spans, "terminal").find((s) => s.attributes["action.name"] === action.metadata.name)!;
+    const terminal = byName(received(), "terminal").find((s) => s.attributes["action.name"] === action.metadata.name)!;
     expect(finished).toMatchObject({ trace_id: terminal.traceId, span_id: terminal.spanId });
     const shimLines = shim.logs().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
-    const shimSpan = receiver.spans.find((s) => s.name === "POST /v1/signals/rca")!;
+    const shimSpan = shimReceiver.spans.find((s) => s.name === "POST /v1/signals/rca")!;
     expect(shimLines.find((l) => l.message === "request" && l.route === "/v1/signals/rca")).toMatchObject({ trace_id: shimSpan.traceId, span_id: shimSpan.spanId });
     for (const log of [op.logs(), shim.logs()]) expect(log).not.toContain(agent);
+  });
+});
+
+describe("an unknown OTLP protocol stops each process at start-up", () => {
+  it.each(["operator", "shim"] as const)("%s: exit code 2 and an invalid configuration line naming the variable", async (component) => {
+    const logFile = join(tmpdir(), "smartops-e2e-tracing", `${component}-bad-protocol-${Date.now()}.log`);
+    const proc = launch(component, {
+      kubeconfig: join(tmpdir(), "no-such-kubeconfig"),
+      port: await freePort(),
+      logFile,
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "grpc+json" },
+    });
+    const code = await new Promise<number | null>((r) => proc.once("exit", (c) => r(c)));
+    const lines = readFileSync(logFile, "utf8").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(code, lines.map((l) => JSON.stringify(l)).join("\n")).toBe(2);
+    const line = lines.find((l) => l.message === "invalid configuration");
+    expect(line).toMatchObject({ level: "error", variable: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" });
+    expect(String(line!.problem)).toMatch(/must be one of grpc, http\/protobuf, http\/json/);
   });
 });
