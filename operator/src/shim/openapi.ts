@@ -6,6 +6,7 @@ import { dnsLabel } from "../api/v1alpha1/meta.ts";
 import { rcaSignalSpec } from "../api/v1alpha1/rca-signal.ts";
 import { MAX_JSON_DEPTH } from "./body.ts";
 import { BLOCK_STATUS } from "./results.ts";
+import { API_ROUTES, type ApiPath, PLAIN_ROUTES, type PlainPath } from "./routes.ts";
 import { EXECUTE_SECTIONS, executeRequest, patchRequest, restartRequest, scaleRequest, verifyDeploymentRequest } from "./requests.ts";
 
 type Json = Record<string, unknown>;
@@ -210,6 +211,28 @@ function executeBody(): Json {
   };
 }
 
+/** What the table (routes.ts) does not say of each API route: its body and answers. */
+const API_DOCS: Record<ApiPath, { description: string; body: () => Json; responses: Responses }> = {
+  "/v1/signals/anomaly": { description: "The same windowId with the same body is a duplicate (200); with another body a conflict (409).", body: () => signalBody(anomalySignalSpec), responses: signalResponses },
+  "/v1/signals/rca": { description: "The same windowId with the same body is a duplicate (200); with another body a conflict (409).", body: () => signalBody(rcaSignalSpec), responses: signalResponses },
+  "/v1/k8s/scale": { description: "Answers with the outcome (see 200/202/4xx). verify_timeout_seconds applies with verify:true.", body: () => schema(scaleRequest), responses: actionResponses },
+  "/v1/k8s/restart": { description: "Answers with the outcome (see 200/202/4xx). verify_timeout_seconds applies with verify:true.", body: () => schema(restartRequest), responses: actionResponses },
+  "/v1/k8s/patch": { description: `Answers with the outcome (see 200/202/4xx). verify_timeout_seconds applies with verify:true. ${PATCH_FORMS}`, body: () => schema(patchRequest), responses: actionResponses },
+  "/v1/actions/execute": { description: "Answers with the outcome (see 200/202/4xx). See the request body's cross-field rules.", body: executeBody, responses: actionResponses },
+  "/v1/verify/deployment": {
+    description: "Reads the Deployment at most once a second however small poll_interval_seconds is (reads are shared by all callers waiting on the same Deployment); answers TIMED_OUT when the next read would fall after timeout_seconds.",
+    body: () => schema(verifyDeploymentRequest),
+    responses: { ...common, "200": { description: "The rollout's state: SUCCESS, FAILED, or TIMED_OUT", schema: verifyAnswer }, "404": err("No Deployment matches the name (field: deployment)") },
+  },
+};
+
+const PLAIN_DOCS: Record<PlainPath, Json> = {
+  "/healthz": { "200": { description: "{status: ok, service: orchestrator}" } },
+  "/readyz": { "200": { description: "ready" }, "503": { description: "draining" } },
+  "/metrics": { "200": { description: "text exposition" } },
+  "/openapi.json": { "200": { description: "OpenAPI 3.1" } },
+};
+
 let cached: Json | undefined;
 
 export function openApiDocument(): Json {
@@ -217,23 +240,13 @@ export function openApiDocument(): Json {
     openapi: "3.1.0",
     info: { title: "SmartOps shim (seed orchestrator API)", version: "v1" },
     components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "A Kubernetes token whose audience is the shim's (default smartops-shim)." } } },
-    paths: {
-      "/v1/signals/anomaly": post("Create an AnomalySignal (idempotent by windowId)", "The same windowId with the same body is a duplicate (200); with another body a conflict (409).", signalBody(anomalySignalSpec), signalResponses),
-      "/v1/signals/rca": post("Create an RcaSignal (idempotent by windowId)", "The same windowId with the same body is a duplicate (200); with another body a conflict (409).", signalBody(rcaSignalSpec), signalResponses),
-      "/v1/k8s/scale": post("Scale a Deployment through a RemediationAction", "Answers with the outcome (see 200/202/4xx). verify_timeout_seconds applies with verify:true.", schema(scaleRequest), actionResponses, actionParameters),
-      "/v1/k8s/restart": post("Rollout-restart a Deployment through a RemediationAction", "Answers with the outcome (see 200/202/4xx). verify_timeout_seconds applies with verify:true.", schema(restartRequest), actionResponses, actionParameters),
-      "/v1/k8s/patch": post("Patch a Deployment through a RemediationAction", `Answers with the outcome (see 200/202/4xx). verify_timeout_seconds applies with verify:true. ${PATCH_FORMS}`, schema(patchRequest), actionResponses, actionParameters),
-      "/v1/actions/execute": post("Execute a seed ActionRequest as a RemediationAction", "Answers with the outcome (see 200/202/4xx). See the request body's cross-field rules.", executeBody(), actionResponses, actionParameters),
-      "/v1/verify/deployment": post(
-        "Wait for a Deployment's rollout",
-        "Reads the Deployment at most once a second however small poll_interval_seconds is (reads are shared by all callers waiting on the same Deployment); answers TIMED_OUT when the next read would fall after timeout_seconds.",
-        schema(verifyDeploymentRequest),
-        { ...common, "200": { description: "The rollout's state: SUCCESS, FAILED, or TIMED_OUT", schema: verifyAnswer }, "404": err("No Deployment matches the name (field: deployment)") },
-      ),
-      "/healthz": { get: { summary: "Liveness", responses: { "200": { description: "{status: ok, service: orchestrator}" } } } },
-      "/readyz": { get: { summary: "Readiness", responses: { "200": { description: "ready" }, "503": { description: "draining" } } } },
-      "/metrics": { get: { summary: "Prometheus metrics", responses: { "200": { description: "text exposition" } } } },
-    },
+    paths: Object.fromEntries([
+      ...API_ROUTES.map((r) => {
+        const d = API_DOCS[r.path];
+        return [r.path, post(r.summary, d.description, d.body(), d.responses, r.action ? actionParameters : [namespaceParameter])];
+      }),
+      ...PLAIN_ROUTES.map((r) => [r.path, { get: { summary: r.summary, responses: PLAIN_DOCS[r.path] } }]),
+    ]),
   };
   return cached;
 }

@@ -8,6 +8,7 @@ import type { RemediationAction } from "../api/v1alpha1/objects.ts";
 import { type BlockReasonName, Reason } from "../api/v1alpha1/reasons.ts";
 import { TERMINAL_PHASES } from "../api/v1alpha1/remediation-action.ts";
 import { redact } from "../runtime/api-errors.ts";
+import type { ActionPath } from "./routes.ts";
 
 export interface Answer {
   status: number;
@@ -16,7 +17,7 @@ export interface Answer {
 }
 
 /** The routes that create actions; each reads its outcome in its own words. */
-export type ActionRoute = "/v1/k8s/scale" | "/v1/k8s/restart" | "/v1/k8s/patch" | "/v1/actions/execute";
+export type ActionRoute = ActionPath;
 
 /**
  * The status code of each guardrail block. 400: the request itself asks for

@@ -27,7 +27,8 @@ import { openApiDocument } from "./openapi.ts";
 import { type RateLimitConfig, RateLimiter } from "./rate-limit.ts";
 import { executeRequest, patchRequest, restartRequest, scaleRequest, verifyDeploymentRequest } from "./requests.ts";
 import { parsePrefer, type Preferences } from "./prefer.ts";
-import { type ActionRoute, actionResult, type Answer, settled } from "./results.ts";
+import { actionResult, type Answer, settled } from "./results.ts";
+import { type ActionPath, type ApiPath, apiRoute, type PlainPath, plainRoute, routeLabel } from "./routes.ts";
 import { traceparentOf } from "./trace.ts";
 
 export interface ShimConfig {
@@ -81,17 +82,6 @@ export const DEFAULT_CONFIG: ShimConfig = {
   verifyReadBudget: { ratePerSecond: 20, burst: 20 },
 };
 
-/** What each API route needs, checked from the headers before its body is read. */
-const ROUTE_ACCESS: Record<string, Omit<AccessRequest, "namespace">> = {
-  "/v1/signals/anomaly": { verb: "create", group: "smartops.io", resource: "anomalysignals" },
-  "/v1/signals/rca": { verb: "create", group: "smartops.io", resource: "rcasignals" },
-  "/v1/k8s/scale": { verb: "create", group: "smartops.io", resource: "remediationactions" },
-  "/v1/k8s/restart": { verb: "create", group: "smartops.io", resource: "remediationactions" },
-  "/v1/k8s/patch": { verb: "create", group: "smartops.io", resource: "remediationactions" },
-  "/v1/actions/execute": { verb: "create", group: "smartops.io", resource: "remediationactions" },
-  "/v1/verify/deployment": { verb: "get", group: "apps", resource: "deployments" },
-};
-
 /** The namespace of a ServiceAccount user name, if it is one. */
 function serviceAccountNamespace(username: string): string | undefined {
   return /^system:serviceaccount:([a-z0-9]([-a-z0-9]*[a-z0-9])?):[^:]+$/.exec(username)?.[1];
@@ -131,10 +121,7 @@ interface Ctx {
   prefer: Preferences;
 }
 
-interface Route {
-  method: "GET" | "POST";
-  handle(ctx: Ctx): Promise<Answer>;
-}
+type Handler = (ctx: Ctx) => Promise<Answer>;
 
 export interface ShimHandler {
   (req: IncomingMessage, res: ServerResponse): void;
@@ -153,9 +140,8 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
   const tracer = trace.getTracer(TRACER_NAME);
   let draining = false;
 
-  const signalRoute = (kind: "anomaly" | "rca"): Route => ({
-    method: "POST",
-    async handle(ctx) {
+  const signalRoute = (kind: "anomaly" | "rca"): Handler =>
+    async (ctx) => {
       const { namespace, ...spec } = ctx.body;
       if (namespace !== undefined) {
         const ns = validate(dnsLabel, namespace, "namespace");
@@ -192,10 +178,9 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
         throw new HttpError(409, "Conflict", `windowId ${windowId} was already submitted with a different body (${obj.kind} ${ns}/${obj.metadata.name}); a signal records one observation and cannot change`, { field: "windowId" });
       }
       throw new HttpError(503, "ServiceUnavailable", `${obj.kind} ${ns}/${obj.metadata.name} kept disappearing; retry`);
-    },
-  });
+    };
 
-  async function submitAction(ctx: Ctx, route: ActionRoute, mapped: { ok: true; intent: ActionIntent } | { ok: false; issues: FieldIssue[] }): Promise<Answer> {
+  async function submitAction(ctx: Ctx, route: ActionPath, mapped: { ok: true; intent: ActionIntent } | { ok: false; issues: FieldIssue[] }): Promise<Answer> {
     if (!mapped.ok) throw invalid(mapped.issues);
     const intent = mapped.intent;
     annotateActiveSpan({ [ATTR.actionType]: intent.type, [ATTR.targetNamespace]: intent.namespace, [ATTR.dryRun]: intent.dryRun });
@@ -253,43 +238,36 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
     }
   }
 
-  const postRoutes: Record<string, Route> = {
+  // One handler per route of the table (routes.ts); the Records make a missing one a type error.
+  const apiHandlers: Record<ApiPath, Handler> = {
     "/v1/signals/anomaly": signalRoute("anomaly"),
     "/v1/signals/rca": signalRoute("rca"),
-    "/v1/k8s/scale": { method: "POST", handle: (ctx) => parsed(ctx, scaleRequest, (r) => submitAction(ctx, "/v1/k8s/scale", scaleIntent(r, config.defaultNamespace))) },
-    "/v1/k8s/restart": { method: "POST", handle: (ctx) => parsed(ctx, restartRequest, (r) => submitAction(ctx, "/v1/k8s/restart", restartIntent(r, config.defaultNamespace))) },
-    "/v1/k8s/patch": { method: "POST", handle: (ctx) => parsed(ctx, patchRequest, (r) => submitAction(ctx, "/v1/k8s/patch", patchIntent(r, config.defaultNamespace))) },
-    "/v1/actions/execute": { method: "POST", handle: (ctx) => parsed(ctx, executeRequest, (r) => submitAction(ctx, "/v1/actions/execute", executeIntent(r, config.defaultNamespace))) },
-    "/v1/verify/deployment": { method: "POST", handle: verifyDeployment },
+    "/v1/k8s/scale": (ctx) => parsed(ctx, scaleRequest, (r) => submitAction(ctx, "/v1/k8s/scale", scaleIntent(r, config.defaultNamespace))),
+    "/v1/k8s/restart": (ctx) => parsed(ctx, restartRequest, (r) => submitAction(ctx, "/v1/k8s/restart", restartIntent(r, config.defaultNamespace))),
+    "/v1/k8s/patch": (ctx) => parsed(ctx, patchRequest, (r) => submitAction(ctx, "/v1/k8s/patch", patchIntent(r, config.defaultNamespace))),
+    "/v1/actions/execute": (ctx) => parsed(ctx, executeRequest, (r) => submitAction(ctx, "/v1/actions/execute", executeIntent(r, config.defaultNamespace))),
+    "/v1/verify/deployment": verifyDeployment,
   };
 
-  async function getRoute(path: string): Promise<Answer | { raw: string; contentType: string } | undefined> {
-    switch (path) {
-      case "/healthz":
-        return { status: 200, body: { status: "ok", service: "orchestrator" } };
-      case "/readyz":
-        return draining ? { status: 503, body: { status: "draining" } } : { status: 200, body: { status: "ok" } };
-      case "/metrics":
-        return { raw: await registry.metrics(), contentType: registry.contentType };
-      case "/openapi.json":
-        return { status: 200, body: openApiDocument() };
-      default:
-        return undefined;
-    }
-  }
-  const GET_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/openapi.json"]);
+  const plainHandlers: Record<PlainPath, () => Promise<Answer | { raw: string; contentType: string }>> = {
+    "/healthz": async () => ({ status: 200, body: { status: "ok", service: "orchestrator" } }),
+    "/readyz": async () => (draining ? { status: 503, body: { status: "draining" } } : { status: 200, body: { status: "ok" } }),
+    "/metrics": async () => ({ raw: await registry.metrics(), contentType: registry.contentType }),
+    "/openapi.json": async () => ({ status: 200, body: openApiDocument() }),
+  };
 
   async function serve(req: IncomingMessage, res: ServerResponse, path: string, traceparent: string): Promise<Answer | { raw: string; contentType: string }> {
     const method = req.method ?? "GET";
-    if (GET_PATHS.has(path)) {
+    const plain = plainRoute(path);
+    if (plain) {
       if (method !== "GET" && method !== "HEAD") throw new HttpError(405, "MethodNotAllowed", `${method} is not allowed on ${path}; use GET`, { headers: { allow: "GET" } });
-      return (await getRoute(path))!;
+      return plainHandlers[plain.path as PlainPath]();
     }
-    const r = postRoutes[path];
+    const r = apiRoute(path);
     if (!r) throw new HttpError(404, "NotFound", `no route ${path}`);
     if (method !== r.method) throw new HttpError(405, "MethodNotAllowed", `${method} is not allowed on ${path}; use ${r.method}`, { headers: { allow: r.method } });
 
-    const access = ROUTE_ACCESS[path]!;
+    const access = r.access;
     // Everything below up to the body read is decided from the request line and headers:
     // a caller who may not use this route never gets a body byte read.
     const leaveTotal = inFlight.enterTotal();
@@ -337,7 +315,7 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
           }
         },
       };
-      return await r.handle(ctx);
+      return await apiHandlers[r.path as ApiPath](ctx);
     } finally {
       leaveIdentity?.();
       leaveTotal();
@@ -413,12 +391,12 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
   const handler = ((req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const path = safePath(req.url);
-    const route = GET_PATHS.has(path) || postRoutes[path] ? path : "unmatched";
+    const route = routeLabel(path);
     // The caller's trace is continued (W3C traceparent header); the CR then carries this span's context.
     const incoming = typeof req.headers.traceparent === "string" ? req.headers.traceparent : undefined;
     const parent = contextFromTraceparent(incoming) ?? ROOT_CONTEXT;
     // Probes, scrapes and the OpenAPI document are not traced: they would be most of the traces.
-    const span = GET_PATHS.has(path)
+    const span = plainRoute(path)
       ? trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
       : tracer.startSpan(`${req.method ?? "GET"} ${route}`, { kind: SpanKind.SERVER, attributes: { "http.request.method": req.method ?? "", "http.route": route } }, parent);
     const traceparent = traceparentOf(span, incoming);
