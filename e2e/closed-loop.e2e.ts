@@ -123,5 +123,8 @@ describe("closed loop: seed chaos scenarios", () => {
       expect(text, name).toContain(name);
     }
     expect(text).toMatch(/orchestrator_closed_loop_guardrail_blocks_total\{reason="CooldownActive"\} [1-9]/);
+    // One producer per series: the operator counts outcomes, only the shim counts ingest.
+    expect(text).toMatch(/orchestrator_closed_loop_signal_outcomes_total\{kind="anomaly",result="no_target"\} [1-9]/);
+    expect(text).not.toMatch(/^orchestrator_closed_loop_signals_total\{/m);
   });
 });

@@ -17,7 +17,7 @@ import { resolveTarget } from "../remediation/target.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { contextFromTraceparent, formatTraceparent } from "../telemetry/trace-context.ts";
 import { annotateActiveSpan, ATTR, inSpan } from "../telemetry/tracing.ts";
-import { loopSignalsTotal } from "../telemetry/metrics.ts";
+import { loopSignalOutcomesTotal } from "../telemetry/metrics.ts";
 import type { Cache } from "./cache.ts";
 import { policyFor } from "./policies.ts";
 import type { ReconcileResult } from "./reconcile.ts";
@@ -168,7 +168,7 @@ export class SignalController {
     this.d.guard?.();
     await writeStatus(this.d.clients, signal, status);
     if (prev?.phase !== r.phase) {
-      loopSignalsTotal.inc({ kind: kindLabel, result: r.phase === "ActionCreated" ? "action" : r.phase === "Ignored" ? "ignored" : "no_target" });
+      loopSignalOutcomesTotal.inc({ kind: kindLabel, result: r.phase === "ActionCreated" ? "action" : r.phase === "Ignored" ? "ignored" : "no_target" });
     }
     return {};
   }
