@@ -87,6 +87,11 @@ export class ActionController {
     this.actions = new OverlayCache(deps.actions, this.now);
   }
 
+  /** An action the informer delivered: clears the overlay entry of the write it carries. */
+  observe(a: RemediationAction, deleted = false): void {
+    this.actions.observe(a, deleted);
+  }
+
   async reconcile(key: string): Promise<ReconcileResult> {
     const [namespace, target] = key.split("/") as [string, string];
     // An action already in flight goes first whatever its age: creationTimestamp
@@ -532,8 +537,15 @@ export class ActionController {
     st.observedGeneration = a.metadata.generation;
     mutate(st);
     this.d.guard?.();
-    const stored = await writeStatus(this.d.clients, a, st);
-    this.actions.remember(stored);
+    const pending = this.actions.begin(a.metadata.namespace, a.metadata.name);
+    let stored: RemediationAction;
+    try {
+      stored = await writeStatus(this.d.clients, a, st);
+    } catch (err) {
+      this.actions.abandon(pending);
+      throw err;
+    }
+    this.actions.remember(pending, stored);
     return stored;
   }
 
