@@ -218,17 +218,14 @@ describe("validatePolicy", () => {
   });
 
   it("warns when maxStep exceeds max", () => {
-    expect(validatePolicy(policy("ns", "p", { replicas: { min: 1, max: 3, maxStep: 5 } }), OP_NS).warnings).toEqual([expect.stringContaining("maxStep 5")]);
+    expect(validatePolicy(policy("ns", "p", { replicas: { min: 1, max: 3, maxStep: 5 } }), OP_NS).warnings).toEqual([{ code: "MaxStepExceedsMax", message: expect.stringContaining("maxStep 5") }]);
   });
 
   it("warns when a path is both allowed and denied (deny wins)", () => {
     const v = validatePolicy(policy("ns", "p", { patch: { allowedPaths: ["spec.replicas", "spec.template.spec.volumes[].name"], deniedPaths: ["spec.replicas", "spec.template.spec.volumes"] } }), OP_NS);
     expect(v.errors).toEqual([]);
     expect(v.warnings).toHaveLength(2);
-    for (const w of v.warnings) {
-      expect(w).toContain("deny wins");
-      expect(w).not.toContain("ignored");
-    }
+    for (const w of v.warnings) expect(w).toEqual({ code: "PatchPathDenied", message: expect.stringContaining("deny wins") });
   });
 
   it("rejects duplicate rule rows", () => {
@@ -268,7 +265,7 @@ describe("validatePolicy", () => {
 
   it("warns that targets.namespaces is ignored outside the operator's namespace", () => {
     const tenant = validatePolicy(policy("team-a", "p", { targets: { namespaces: ["team-b"] } }), OP_NS);
-    expect(tenant).toEqual({ errors: [], warnings: [expect.stringContaining("ignored")] });
+    expect(tenant).toEqual({ errors: [], warnings: [{ code: "NamespacesIgnored", message: expect.stringContaining("targets.namespaces [team-b] ignored") }] });
     expect(validatePolicy(policy(OP_NS, "p", { targets: { namespaces: ["team-b"] } }), OP_NS)).toEqual({ errors: [], warnings: [] });
   });
 });

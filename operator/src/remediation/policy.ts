@@ -178,9 +178,17 @@ function combinedRules(specs: readonly GuardrailPolicySpec[]): Pick<SignalRules,
   return { ...(anomaly.length > 0 ? { anomaly } : {}), ...(rca.length > 0 ? { rca } : {}) };
 }
 
+/** What a valid policy is warned about; the policy controller picks its Ready reason by code. */
+export type PolicyWarningCode = "MaxStepExceedsMax" | "PatchPathDenied" | "NamespacesIgnored";
+
+export interface PolicyWarning {
+  code: PolicyWarningCode;
+  message: string;
+}
+
 export interface PolicyValidation {
   errors: string[];
-  warnings: string[];
+  warnings: PolicyWarning[];
 }
 
 // k8s.io/apimachinery/pkg/util/validation: qualified names and label values.
@@ -202,18 +210,21 @@ export function isLabelValue(value: string): boolean {
 /** What the CRD's schema and CEL rules cannot say. */
 export function validatePolicy(policy: PolicyObject, operatorNamespace: string): PolicyValidation {
   const errors: string[] = [];
-  const warnings: string[] = [];
+  const warnings: PolicyWarning[] = [];
   const s = policy.spec;
 
   if (s.replicas.maxStep > s.replicas.max) {
-    warnings.push(`replicas.maxStep ${s.replicas.maxStep} exceeds replicas.max ${s.replicas.max}: no scale can use the whole step`);
+    warnings.push({ code: "MaxStepExceedsMax", message: `replicas.maxStep ${s.replicas.maxStep} exceeds replicas.max ${s.replicas.max}: no scale can use the whole step` });
   }
   for (const allowed of sortedUnique(s.patch.allowedPaths)) {
     const denied = s.patch.deniedPaths.find((d) => isPathPrefix(d, allowed));
     if (denied !== undefined) {
-      warnings.push(denied === allowed
-        ? `patch path ${allowed} is both allowed and denied: deny wins`
-        : `allowed patch path ${allowed} lies under denied path ${denied}: deny wins`);
+      warnings.push({
+        code: "PatchPathDenied",
+        message: denied === allowed
+          ? `patch path ${allowed} is both allowed and denied: deny wins`
+          : `allowed patch path ${allowed} lies under denied path ${denied}: deny wins`,
+      });
     }
   }
   for (const type of duplicates((s.rules?.anomaly ?? []).map((r) => r.type))) errors.push(`rules.anomaly lists type ${type} more than once`);
@@ -233,11 +244,12 @@ export function validatePolicy(policy: PolicyObject, operatorNamespace: string):
     for (const v of values) if (!isLabelValue(v)) errors.push(`${where}: invalid label value ${JSON.stringify(v)}`);
   });
 
-  // The policy controller keys its NamespacesIgnored reason on the word "ignored":
-  // keep it out of every other message.
   const namespaces = s.targets?.namespaces ?? [];
   if (namespaces.length > 0 && policy.metadata.namespace !== operatorNamespace) {
-    warnings.push(`targets.namespaces [${namespaces.join(", ")}] ignored: only policies in ${operatorNamespace} may cover other namespaces; this one covers ${policy.metadata.namespace} only`);
+    warnings.push({
+      code: "NamespacesIgnored",
+      message: `targets.namespaces [${namespaces.join(", ")}] ignored: only policies in ${operatorNamespace} may cover other namespaces; this one covers ${policy.metadata.namespace} only`,
+    });
   }
   return { errors, warnings };
 }
