@@ -78,7 +78,6 @@ describe("effectivePolicy", () => {
   it("without a covering policy: the defaults, with no sources", () => {
     const e = effectivePolicy([]);
     expect(e.sources).toEqual([]);
-    expect(e.conflicts).toEqual([]);
     expect(e).toMatchObject({ paused: false, replicas: { min: 1, max: 8, maxStep: 2 }, rateLimits: { maxActionsPerHour: 6, maxScaleIncreasePer15Minutes: 3 } });
     expect(e.patch.allowedPathSets).toEqual([[...DEFAULT_PATCH_ALLOWED_PATHS].sort()]);
     expect(e.patch.deniedPaths).toEqual([...DEFAULT_PATCH_DENIED_PATHS].sort());
@@ -130,7 +129,6 @@ describe("effectivePolicy", () => {
     expect(e.approval).toEqual({ scale: "Required", restart: "Required", patch: "None", deletePod: "None", timeoutSeconds: 600 });
     expect(e.signals).toMatchObject({ minScore: 0.5, minConfidence: 0.7, unverified: "Ignore", scaleStep: 1 });
     expect(e.allowedActions).toEqual(["restart", "patch"]);
-    expect(e.conflicts).toEqual([]);
   });
 
   it("combines rules by rank none < restart < delete-pod < scale-up, counting a policy's default where it lists nothing", () => {
@@ -144,17 +142,14 @@ describe("effectivePolicy", () => {
     expect(e.signals.rca).toEqual([{ cause: "memory_leak", action: "restart" }]);
   });
 
-  it("keeps min > max and notes the conflict", () => {
+  it("keeps min > max (every scale is then blocked by the caps)", () => {
     const c = effectivePolicy([policy("ns", "low", { replicas: { min: 1, max: 3, maxStep: 2 } }), policy("ns", "high", { replicas: { min: 5, max: 8, maxStep: 2 } })]);
     expect(c.replicas).toMatchObject({ min: 5, max: 3 });
-    expect(c.conflicts).toHaveLength(1);
-    expect(c.conflicts[0]).toContain("min 5");
   });
 
-  it("notes allowedActions with nothing in common; an empty list means all", () => {
+  it("allowedActions with nothing in common leave none; an empty list means all", () => {
     const c = effectivePolicy([policy("ns", "x", { allowedActions: ["scale"] }), policy("ns", "y", { allowedActions: ["restart"] })]);
     expect(c.allowedActions).toEqual([]);
-    expect(c.conflicts).toHaveLength(1);
     expect(effectivePolicy([policy("ns", "x", { allowedActions: [] })]).allowedActions).toEqual(["scale", "restart", "patch", "delete-pod"]);
   });
 });

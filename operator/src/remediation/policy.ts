@@ -39,8 +39,6 @@ export interface EffectivePolicy {
   allowedActions: ActionType[];
   /** `namespace/name` of each covering policy, sorted; empty means the built-in defaults. */
   sources: string[];
-  /** Combinations that leave nothing allowed, for status and events. */
-  conflicts: string[];
 }
 
 /** The built-in limits when no policy covers a target: the schema's own defaults. */
@@ -105,14 +103,6 @@ export function effectivePolicy(covering: readonly PolicyObject[]): EffectivePol
   };
   const allowedActions = ACTION_TYPES.filter((t) => specs.every((s) => !s.allowedActions?.length || s.allowedActions.includes(t)));
 
-  const conflicts: string[] = [];
-  if (replicas.min > replicas.max) {
-    conflicts.push(`combined replicas.min ${replicas.min} exceeds replicas.max ${replicas.max}: every scale is blocked`);
-  }
-  if (allowedActions.length === 0) {
-    conflicts.push("the allowedActions lists have no action type in common: every action is blocked");
-  }
-
   return {
     paused: pick((s) => s.paused).includes(true),
     replicas,
@@ -146,7 +136,6 @@ export function effectivePolicy(covering: readonly PolicyObject[]): EffectivePol
     },
     allowedActions,
     sources,
-    conflicts,
   };
 }
 

@@ -12,8 +12,8 @@ import { errorMessage, type RuntimeLogger } from "./logger.ts";
 
 /**
  * Hooks named after controller-runtime's workqueue metrics (label `name` = the
- * queue's name, bound by whoever builds the hooks). `QUEUE_METRIC_NAMES` gives
- * the Prometheus name of each hook.
+ * queue's name, bound by whoever builds the hooks; telemetry/queue-metrics.ts
+ * binds them to the workqueue_* families).
  */
 export interface QueueMetrics {
   depth(value: number): void;
@@ -24,16 +24,6 @@ export interface QueueMetrics {
   unfinishedWorkSeconds(seconds: number): void;
   longestRunningProcessorSeconds(seconds: number): void;
 }
-
-export const QUEUE_METRIC_NAMES = {
-  depth: "workqueue_depth",
-  adds: "workqueue_adds_total",
-  queueDurationSeconds: "workqueue_queue_duration_seconds",
-  workDurationSeconds: "workqueue_work_duration_seconds",
-  retries: "workqueue_retries_total",
-  unfinishedWorkSeconds: "workqueue_unfinished_work_seconds",
-  longestRunningProcessorSeconds: "workqueue_longest_running_processor_seconds",
-} as const satisfies Record<keyof QueueMetrics, string>;
 
 const noop = () => {};
 export const noopQueueMetrics: QueueMetrics = {
@@ -387,12 +377,6 @@ export interface ReconcileMetrics {
   reconcileErrors(): void;
   reconcileTimeSeconds(seconds: number): void;
 }
-
-export const RECONCILE_METRIC_NAMES = {
-  reconcileTotal: "controller_runtime_reconcile_total",
-  reconcileErrors: "controller_runtime_reconcile_errors_total",
-  reconcileTimeSeconds: "controller_runtime_reconcile_time_seconds",
-} as const satisfies Record<keyof ReconcileMetrics, string>;
 
 export const noopReconcileMetrics: ReconcileMetrics = {
   reconcileTotal: noop,
