@@ -1,4 +1,5 @@
-// The seed's chaos scenarios C1–C5 (seed 000 §11.3) on the real control plane,
+// The chaos scenarios C1–C5 (memory leak, CPU spike, latency jitter, error burst,
+// combined chaos) on the real control plane,
 // with the operator running under its own least-privilege ServiceAccount.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applySmartops, clients, ensureNamespace, waitFor } from "./support/kube.ts";

@@ -82,7 +82,7 @@ export function evaluateGuardrails(input: GuardrailInput): GuardrailDecision {
     if (action.changes.length === 0) return { verdict: "unchanged", message: `the Deployment already has what the patch sets: nothing to change ${by}` };
     const paths = checkPatchPaths([...new Set(action.changes.map((c) => c.path))], policy.patch.allowedPathSets, policy.patch.deniedPaths);
     if (!paths.ok) return block(paths.reason, paths.message);
-    // spec.replicas is on the seed's safelist: a patch must not become a way round the replica caps.
+    // spec.replicas is on the default patch safelist: a patch must not become a way round the replica caps.
     const replicas = changedReplicas(action.changes);
     if (replicas && replicas.to === undefined) return block(BlockReason.InvalidPatch, "patch removes spec.replicas");
     desired = replicas?.to;

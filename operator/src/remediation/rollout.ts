@@ -1,5 +1,5 @@
-// When is a rollout done? kubectl's `rollout status` rules, plus the seed's
-// "no CrashLoopBackOff" check on the pods the action created (seed 000 §4.9).
+// When is a rollout done? kubectl's `rollout status` rules, plus a check that no
+// pod the action brought into being is crash-looping (CrashLoopBackOff fails it).
 import type { V1ContainerStatus, V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { Reason, type ReasonName } from "../api/v1alpha1/reasons.ts";
 import { compareStrings } from "./target.ts";

@@ -1,5 +1,8 @@
-// Signal → decision: the seed's mapping tables (seed 000 §4.6), the policy's
-// overrides, the admission thresholds and the unverified-signal rule (§9.4.4).
+// Signal → decision: the default action per anomaly type and RCA cause
+// (DEFAULT_ANOMALY_ACTIONS, DEFAULT_RCA_ACTIONS), the policy's overrides, the
+// admission thresholds (minScore, minConfidence) and the unverified-signal rule
+// (a signal missing what verifies it — anomalyMissing, rcaMissing — acts only as
+// a dry run, or not at all).
 import type { AnomalySignalSpec } from "../api/v1alpha1/anomaly-signal.ts";
 import type { RankedCause, RcaSignalSpec } from "../api/v1alpha1/rca-signal.ts";
 import { Reason, type ReasonName } from "../api/v1alpha1/reasons.ts";
@@ -76,8 +79,8 @@ function own(table: Readonly<Record<string, RuleAction>>, key: string): RuleActi
 
 /**
  * The action for an anomaly type: the policy's row for the type, else (for a type
- * the seeds do not know, which the API treats as `other`) the policy's `other`
- * row, else the seed default. Duplicate rows resolve to the most restrictive.
+ * not in KNOWN_ANOMALY_TYPES, which the API treats as `other`) the policy's `other`
+ * row, else the built-in default. Duplicate rows resolve to the most restrictive.
  */
 export function anomalyRule(type: string, overrides: readonly AnomalyRule[] | undefined): ResolvedRule {
   const listed = mostRestrictive((overrides ?? []).filter((r) => r.type === type).map((r) => r.action));
@@ -90,7 +93,7 @@ export function anomalyRule(type: string, overrides: readonly AnomalyRule[] | un
   return { action: own(DEFAULT_ANOMALY_ACTIONS, type) ?? DEFAULT_RULE_ACTION, rule: "default" };
 }
 
-/** The action for an RCA cause (undefined: no ranked cause); the policy's row wins over the seed default. */
+/** The action for an RCA cause (undefined: no ranked cause); the policy's row wins over the built-in default. */
 export function rcaRule(cause: string | undefined, overrides: readonly RcaRule[] | undefined): ResolvedRule {
   if (cause !== undefined) {
     const listed = mostRestrictive((overrides ?? []).filter((r) => r.cause === cause).map((r) => r.action));

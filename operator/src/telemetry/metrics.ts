@@ -11,7 +11,7 @@ collectDefaultMetrics({ register: registry });
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const LOOP_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
-// --- Kubernetes actions (seed k8s_core metrics) -----------------------------------
+// --- Kubernetes actions -----------------------------------------------------------
 export const k8sScaleTotal = new Counter({ name: "smartops_k8s_scale_total", help: "Scale mutations applied to Deployments.", labelNames: ["namespace", "deployment"], registers: [registry] });
 export const k8sRestartTotal = new Counter({ name: "smartops_k8s_restart_total", help: "Rollout restarts triggered on Deployments.", labelNames: ["namespace", "deployment"], registers: [registry] });
 export const k8sPatchTotal = new Counter({ name: "smartops_k8s_patch_total", help: "Patches applied to Deployments.", labelNames: ["namespace", "deployment"], registers: [registry] });
@@ -32,7 +32,7 @@ export const actionsTotal = new Counter({
 export const actionLatency = new Histogram({ name: "smartops_orchestrator_action_latency_seconds", help: "Time from an action's creation to its mutation being applied.", labelNames: ["action_type"], buckets: LATENCY_BUCKETS, registers: [registry] });
 export const verificationDuration = new Histogram({ name: "smartops_orchestrator_verification_duration_seconds", help: "Time from mutation to verification outcome.", labelNames: ["action_type", "status"], buckets: LOOP_BUCKETS, registers: [registry] });
 
-// --- Closed loop (seed orchestrator_closed_loop_*) -----------------------------------
+// --- Closed loop ------------------------------------------------------------------
 // Each series has one producer, so a sum over either family counts a signal once:
 // the shim counts signals at ingest (accepted, duplicate, rejected), the
 // operator's signal reconciler counts what it decided (action, ignored, no_target).
