@@ -57,6 +57,11 @@ describe("policyCovers", () => {
 
   it("a malformed requirement covers rather than lets a target slip out", () => {
     expect(policyCovers(policy("ns", "p", { targets: { selector: { matchExpressions: [{ key: "tier", operator: "In" }] } } }), t("ns", {}), OP_NS)).toBe(true);
+    expect(policyCovers(policy("ns", "p", { targets: { selector: { matchLabels: { app: "x" }, matchExpressions: [{ key: "tier", operator: "Exists", values: ["a"] }] } } }), t("ns", {}), OP_NS)).toBe(true);
+  });
+
+  it("no selector covers every Deployment of the covered namespaces (unlike a nil metav1.LabelSelector)", () => {
+    expect(policyCovers(policy("ns", "p", { targets: { namespaces: [] } }), t("ns", { any: "thing" }), OP_NS)).toBe(true);
   });
 });
 

@@ -2,8 +2,8 @@
 // field by field to the most restrictive value, so adding a policy can only
 // tighten what automation may do, never loosen it.
 import { guardrailPolicySpec, type GuardrailPolicySpec } from "../api/v1alpha1/guardrail-policy.ts";
-import type { LabelSelector } from "../api/v1alpha1/meta.ts";
 import { ACTION_TYPES, type ActionType } from "../api/v1alpha1/remediation-action.ts";
+import { labelSelectorErrors, labelSelectorMatches } from "./labels.ts";
 import { isPathPrefix } from "./patch-paths.ts";
 import { anomalyRule, type AnomalyRule, mostRestrictive, rcaRule, type RcaRule, type RuleAction, type SignalRules } from "./rules.ts";
 import { compareStrings } from "./target.ts";
@@ -50,39 +50,14 @@ export function policyCovers(policy: PolicyObject, target: TargetRef, operatorNa
   // otherwise pause, throttle or re-rule another tenant's Deployments.
   const covered = policy.metadata.namespace === operatorNamespace && namespaces.length > 0 ? namespaces : [policy.metadata.namespace];
   if (!covered.includes(target.namespace)) return false;
-  return selectorMatches(policy.spec.targets?.selector, target.labels ?? {});
-}
-
-/**
- * metav1.LabelSelector semantics. A malformed requirement (In/NotIn without
- * values) matches: a policy can only restrict, so covering too much is the safe
- * side; validatePolicy reports it.
- */
-export function selectorMatches(selector: LabelSelector | undefined, labels: Readonly<Record<string, string>>): boolean {
-  if (!selector) return true;
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (!Object.hasOwn(labels, key) || labels[key] !== value) return false;
-  }
-  for (const req of selector.matchExpressions ?? []) {
-    const has = Object.hasOwn(labels, req.key);
-    const value = has ? labels[req.key] : undefined;
-    const values = req.values ?? [];
-    switch (req.operator) {
-      case "In":
-        if (values.length > 0 && (value === undefined || !values.includes(value))) return false;
-        break;
-      case "NotIn":
-        if (value !== undefined && values.includes(value)) return false;
-        break;
-      case "Exists":
-        if (!has) return false;
-        break;
-      case "DoesNotExist":
-        if (has) return false;
-        break;
-    }
-  }
-  return true;
+  // No selector: every Deployment of the covered namespaces (the policy API's
+  // choice; a nil metav1.LabelSelector would select nothing). An invalid one
+  // covers too: a policy can only restrict, so covering too much is the safe
+  // side; validatePolicy reports it.
+  const selector = policy.spec.targets?.selector;
+  if (selector === undefined) return true;
+  const matched = labelSelectorMatches(selector, target.labels ?? {});
+  return matched === "invalid" || matched;
 }
 
 const sourceOf = (p: PolicyObject) => `${p.metadata.namespace}/${p.metadata.name}`;
@@ -180,22 +155,6 @@ export interface PolicyValidation {
   warnings: PolicyWarning[];
 }
 
-// k8s.io/apimachinery/pkg/util/validation: qualified names and label values.
-const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-export function isLabelKey(key: string): boolean {
-  const slash = key.lastIndexOf("/");
-  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return false;
-  return name.length > 0 && name.length <= 63 && QUALIFIED_NAME.test(name);
-}
-
-export function isLabelValue(value: string): boolean {
-  return value === "" || (value.length <= 63 && QUALIFIED_NAME.test(value));
-}
-
 /** What the CRD's schema and CEL rules cannot say. */
 export function validatePolicy(policy: PolicyObject, operatorNamespace: string): PolicyValidation {
   const errors: string[] = [];
@@ -219,19 +178,7 @@ export function validatePolicy(policy: PolicyObject, operatorNamespace: string):
   for (const type of duplicates((s.rules?.anomaly ?? []).map((r) => r.type))) errors.push(`rules.anomaly lists type ${type} more than once`);
   for (const cause of duplicates((s.rules?.rca ?? []).map((r) => r.cause))) errors.push(`rules.rca lists cause ${cause} more than once`);
 
-  const selector = s.targets?.selector;
-  for (const [key, value] of Object.entries(selector?.matchLabels ?? {})) {
-    if (!isLabelKey(key)) errors.push(`targets.selector.matchLabels: invalid label key ${JSON.stringify(key)}`);
-    if (!isLabelValue(value)) errors.push(`targets.selector.matchLabels[${key}]: invalid label value ${JSON.stringify(value)}`);
-  }
-  (selector?.matchExpressions ?? []).forEach((req, i) => {
-    const where = `targets.selector.matchExpressions[${i}]`;
-    const values = req.values ?? [];
-    if (!isLabelKey(req.key)) errors.push(`${where}: invalid label key ${JSON.stringify(req.key)}`);
-    if ((req.operator === "In" || req.operator === "NotIn") && values.length === 0) errors.push(`${where}: operator ${req.operator} needs at least one value`);
-    if ((req.operator === "Exists" || req.operator === "DoesNotExist") && values.length > 0) errors.push(`${where}: operator ${req.operator} takes no values`);
-    for (const v of values) if (!isLabelValue(v)) errors.push(`${where}: invalid label value ${JSON.stringify(v)}`);
-  });
+  if (s.targets?.selector) errors.push(...labelSelectorErrors(s.targets.selector, "targets.selector"));
 
   const namespaces = s.targets?.namespaces ?? [];
   if (namespaces.length > 0 && policy.metadata.namespace !== operatorNamespace) {
