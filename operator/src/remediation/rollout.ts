@@ -63,6 +63,16 @@ export function rolloutStatus(d: V1Deployment, newPods: readonly V1Pod[] = []): 
   return result("complete", Reason.RolloutComplete, `${desired} of ${desired} replicas updated, ready and available`);
 }
 
+/**
+ * Settled: the rollout is complete (rolloutStatus) and the Deployment runs
+ * exactly spec.replicas pods, all updated and available — no surplus left from
+ * a scale-down. What the end-to-end tests and the benchmarks wait for before
+ * they act or measure; verification itself uses rolloutStatus.
+ */
+export function deploymentAvailable(d: V1Deployment): boolean {
+  return rolloutStatus(d).state === "complete" && (d.status?.replicas ?? 0) === (d.spec?.replicas ?? 1);
+}
+
 function containerStatuses(pod: V1Pod): V1ContainerStatus[] {
   return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
 }
