@@ -12,7 +12,8 @@ import type { SignalStatus } from "../api/v1alpha1/anomaly-signal.ts";
 import { isAlreadyExists, type KubeClients } from "../k8s/client.ts";
 import type { EventRecorder } from "../k8s/events.ts";
 import { createAction, writeStatus } from "../k8s/smartops.ts";
-import { actionName, decideForAnomaly, decideForRca, rcaService, type SignalDecision } from "../remediation/rules.ts";
+import { actionName, labelValueOf } from "../remediation/names.ts";
+import { decideForAnomaly, decideForRca, rcaService, type SignalDecision } from "../remediation/rules.ts";
 import { resolveTarget } from "../remediation/target.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { contextFromTraceparent, formatTraceparent } from "../telemetry/trace-context.ts";
@@ -101,7 +102,7 @@ export class SignalController {
       metadata: {
         name: name_,
         namespace,
-        labels: { [LABELS.target]: match.name.slice(0, 63).replace(/[^A-Za-z0-9]+$/, ""), [LABELS.signal]: name.slice(0, 63).replace(/[^A-Za-z0-9]+$/, "") },
+        labels: { [LABELS.target]: labelValueOf(match.name), [LABELS.signal]: labelValueOf(name) },
         ...(traceparent ? { annotations: { [ANNOTATIONS.traceparent]: traceparent } } : {}),
       },
       spec: {

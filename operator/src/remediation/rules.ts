@@ -190,39 +190,6 @@ function ignore(reason: ReasonName, message: string, verified: boolean): SignalD
   return { kind: "ignore", reason, message, verified };
 }
 
-const MAX_NAME = 253;
-const HASH_LEN = 8;
-
-/**
- * The action's name for a signal: the same signal always gives the same name, so
- * a retried create meets AlreadyExists (invariant 2). The uid hash keeps a
- * re-created signal of the same name from colliding with the old action.
- */
-export function actionName(signalKind: "AnomalySignal" | "RcaSignal", signalName: string, signalUid: string): string {
-  const prefix = signalKind === "AnomalySignal" ? "anomaly" : "rca";
-  const hash = fnv1a32(signalUid);
-  const room = MAX_NAME - prefix.length - HASH_LEN - 2;
-  const middle = dnsSafe(signalName).slice(0, room).replace(/[-.]+$/, "");
-  return middle === "" ? `${prefix}-${hash}` : `${prefix}-${middle}-${hash}`;
-}
-
-/** Identity on valid DNS-1123 subdomains; anything else is folded into one. */
-function dnsSafe(name: string): string {
-  return name
-    .toLowerCase()
-    .replace(/[^a-z0-9.-]/g, "-")
-    .split(".")
-    .map((label) => label.replace(/^-+|-+$/g, ""))
-    .filter((label) => label !== "")
-    .join(".");
-}
-
-/** 32-bit FNV-1a over the UTF-8 bytes, as 8 lower-case hex digits. */
-export function fnv1a32(text: string): string {
-  let h = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(text)) {
-    h ^= byte;
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(HASH_LEN, "0");
-}
+// Re-exported for operator/src/shim/mapping.ts, which still imports it from here;
+// new code imports it from names.ts.
+export { fnv1a32 } from "./names.ts";
