@@ -7,6 +7,7 @@
 //   it is queued again when done() is called.
 // - addAfter keeps the earliest pending time per key.
 // - addRateLimited delays by the key's own exponential backoff; forget resets it.
+import { backoffDelay } from "./backoff.ts";
 import { type Clock, realClock, type TimerHandle } from "./clock.ts";
 import { errorMessage, type RuntimeLogger } from "./logger.ts";
 
@@ -57,8 +58,8 @@ export class ExponentialFailureRateLimiter implements RateLimiter {
   when(key: string): number {
     const failures = this.#failures.get(key) ?? 0;
     this.#failures.set(key, failures + 1);
-    // 2^failures overflows to Infinity long before it matters; min() handles that.
-    return Math.min(this.maxMs, this.baseMs * 2 ** failures);
+    // 2^failures overflows to Infinity long before it matters; the cap handles that.
+    return backoffDelay(failures + 1, { initialMs: this.baseMs, maxMs: this.maxMs, jitter: 0 });
   }
 
   forget(key: string): void {
