@@ -1,8 +1,9 @@
-// Every Prometheus metric the operator exports, in one registry. Names follow the
-// seeds (smartops_k8s_*, smartops_orchestrator_*, orchestrator_closed_loop_*) and
-// controller-runtime (controller_runtime_*, workqueue_*). Label values come from
-// bounded sets only: action types, reasons, results, controller names — and the
-// namespace/deployment pair the seeds label with, bounded by the watched workloads.
+// Every Prometheus metric the operator exports, in one registry. Names keep the
+// families existing dashboards query (smartops_k8s_*, smartops_orchestrator_*,
+// orchestrator_closed_loop_*) and controller-runtime's (controller_runtime_*,
+// workqueue_*). Label values come from bounded sets only: action types, reasons,
+// results, controller names — and the namespace/deployment pair, bounded by the
+// watched workloads.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 export const registry = new Registry();
