@@ -8,6 +8,7 @@ import { get as httpsGet } from "node:https";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort } from "../e2e/controlplane/cluster.ts";
+import { backoffDelay } from "../operator/src/runtime/backoff.ts";
 import { KubeApiError, KubeHttp, type Query } from "../operator/src/runtime/kube-http.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -62,7 +63,7 @@ export class Kube {
         if (err instanceof KubeApiError && err.status === 409) return;
         const transient = !(err instanceof KubeApiError) || err.status === 429 || err.status >= 500;
         if (!transient || i >= attempts) throw err;
-        await sleep(200 * 2 ** i);
+        await sleep(backoffDelay(i + 1, { initialMs: 200, maxMs: Number.POSITIVE_INFINITY, jitter: 0 }));
       }
     }
   }

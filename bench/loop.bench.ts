@@ -18,12 +18,14 @@
 // delivers the change stamped smartops.io/last-action = uid of the action whose
 // spec.signalRef.name is that signal. The split uses the same clock: the POST's
 // return, the action's ADDED event and the event that first shows status.intent.
+import type { V1Deployment } from "@kubernetes/client-node";
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type ClusterState, COMPONENTS, kubeconfigYaml, kubectl, startCluster, stopCluster } from "../e2e/controlplane/cluster.ts";
 import { kubeClients, loadKubeConfig } from "../operator/src/k8s/client.ts";
+import { deploymentAvailable } from "../operator/src/remediation/rollout.ts";
 import {
   buildOperator, cpuSeconds, dist, histogramDelta, httpsText, Kube, type KubeObject, type List, type Operator, parseMetrics, percentile, pool, ROOT, rssMiB, sleep,
   startOperator, wall,
@@ -241,13 +243,11 @@ async function createMany(ctx: Ctx, what: string, path: string, n: number, body:
   return s;
 }
 
-type DeploymentWithStatus = KubeObject & { status?: { availableReplicas?: number; updatedReplicas?: number; replicas?: number; observedGeneration?: number } };
-
 /** Polls until `ok` holds for all n Deployments of the namespace (the controller-manager works through them at its own pace). */
-async function waitDeployments(ctx: Ctx, ns: string, n: number, what: string, ok: (d: DeploymentWithStatus) => boolean, timeoutMs: number): Promise<number> {
+async function waitDeployments(ctx: Ctx, ns: string, n: number, what: string, ok: (d: V1Deployment) => boolean, timeoutMs: number): Promise<number> {
   const t0 = performance.now();
   for (let last = -1; ;) {
-    const l = await ctx.kube.get<List<DeploymentWithStatus>>(`/apis/apps/v1/namespaces/${ns}/deployments`);
+    const l = await ctx.kube.get<List<V1Deployment>>(`/apis/apps/v1/namespaces/${ns}/deployments`);
     const done = l.items.filter(ok).length;
     if (done !== last) console.log(`  ${ns}: ${done}/${n} Deployments ${what} (${((performance.now() - t0) / 1000).toFixed(0)} s, load ${load()})`);
     last = done;
@@ -257,15 +257,13 @@ async function waitDeployments(ctx: Ctx, ns: string, n: number, what: string, ok
   }
 }
 
-const available = (d: DeploymentWithStatus) =>
-  d.status?.availableReplicas === 1 && d.status.updatedReplicas === 1 && d.status.replicas === 1 && (d.status.observedGeneration ?? 0) >= (d.metadata.generation ?? 1);
 
 /** Namespace with a permissive policy and n Deployments of 1 replica, all Available. */
 async function prepareNamespace(ctx: Ctx, ns: string, n: number): Promise<void> {
   await createNamespace(ctx, ns);
   await ctx.kube.createRetrying(`${GROUP_PATH}/namespaces/${ns}/guardrailpolicies`, permissivePolicy(ns));
   await createMany(ctx, `${ns} Deployments`, `/apis/apps/v1/namespaces/${ns}/deployments`, n, (i) => deployment(ns, depName(i), 1));
-  await waitDeployments(ctx, ns, n, "available", available, 1_200_000);
+  await waitDeployments(ctx, ns, n, "available", deploymentAvailable, 1_200_000);
 }
 
 // --- control-plane metrics ------------------------------------------------------

@@ -1,4 +1,4 @@
-// Approval tiers (seed 004): an action the policy marks Required waits in
+// Approval tiers: an action the policy marks Required waits in
 // PendingApproval until a user the API server allows approves it, and expires.
 // Plus dry-run and verification timeouts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

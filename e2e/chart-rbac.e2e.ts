@@ -1,5 +1,6 @@
 // The chart's RBAC, rendered and applied, in both scopes: every permission
-// docs/security.md promises (yes) and every one seed 000 §12.3 forbids (no),
+// docs/security.md promises (yes) and every one it rules out (no: creating or
+// deleting Deployments, touching Secrets, ConfigMaps, RBAC or Nodes, exec),
 // checked with `kubectl auth can-i --as=system:serviceaccount:…` exactly as the
 // doc prints the commands.
 import { execFile } from "node:child_process";
@@ -42,7 +43,7 @@ const MATRIX: Check[] = [
   ]),
   may("OPERATOR", "APPS", "create", SO("remediationactions")), may("OPERATOR", "APPS", "closed-loop", SO("remediationactions")),
   may("OPERATOR", "RELEASE_NS", "update", "leases.coordination.k8s.io"), may("OPERATOR", "RELEASE_NS", "create", "leases.coordination.k8s.io"),
-  // operator: seed 000 §12.3 forbidden, and never approving or rewriting an action
+  // operator: never creates or deletes workloads, touches Secrets, RBAC or Nodes, approves or rewrites an action
   mayNot("OPERATOR", "APPS", "create", "deployments.apps"), mayNot("OPERATOR", "APPS", "delete", "deployments.apps"),
   mayNot("OPERATOR", "APPS", "update", "deployments.apps"),
   mayNot("OPERATOR", "APPS", "get", "deployments.apps", "scale"), mayNot("OPERATOR", "APPS", "patch", "deployments.apps", "scale"),

@@ -1,4 +1,5 @@
-// The seed's chaos scenarios C1–C5 (seed 000 §11.3) on the real control plane,
+// The chaos scenarios C1–C5 (memory leak, CPU spike, latency jitter, error burst,
+// combined chaos) on the real control plane,
 // with the operator running under its own least-privilege ServiceAccount.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applySmartops, clients, ensureNamespace, waitFor } from "./support/kube.ts";
@@ -123,5 +124,8 @@ describe("closed loop: seed chaos scenarios", () => {
       expect(text, name).toContain(name);
     }
     expect(text).toMatch(/orchestrator_closed_loop_guardrail_blocks_total\{reason="CooldownActive"\} [1-9]/);
+    // One producer per series: the operator counts outcomes, only the shim counts ingest.
+    expect(text).toMatch(/orchestrator_closed_loop_signal_outcomes_total\{kind="anomaly",result="no_target"\} [1-9]/);
+    expect(text).not.toMatch(/^orchestrator_closed_loop_signals_total\{/m);
   });
 });

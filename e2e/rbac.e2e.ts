@@ -1,6 +1,6 @@
 // The operator's RBAC (config/rbac/operator.yaml) is least privilege: every verb
-// it needs, checked with `kubectl auth can-i --as`, and none of the actions seed 000
-// §12.3 forbids (create or delete Deployments, change Secrets, ConfigMaps, RBAC or
+// it needs, checked with `kubectl auth can-i --as`, and none of the actions it must
+// never take (create or delete Deployments, change Secrets, ConfigMaps, RBAC or
 // Nodes, exec into pods) — nor approving its own actions. It reads ReplicaSets (pod
 // ownership) and holds the custom verb closed-loop; it no longer uses deployments/scale.
 import { beforeAll, describe, expect, it } from "vitest";

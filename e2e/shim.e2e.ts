@@ -50,7 +50,7 @@ afterAll(async () => {
   await op?.stop();
 });
 
-// Seed 000 §3 and §6 request bodies, with the seed's namespace replaced by the test's.
+// The agents' request bodies for each route, in the test's namespace.
 const seed = {
   anomaly: { windowId: "lat-001", service: "erp-simulator", isAnomaly: true, score: 0.9, type: "latency", modelVersion: "v1", metadata: {} },
   anomalyRunbook: { windowId: "w123", service: "erp-simulator", isAnomaly: true, score: 0.9, type: "latency" },

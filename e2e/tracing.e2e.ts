@@ -60,7 +60,7 @@ function stopBoth(): Promise<void> {
 
 const flows: { posted?: { action: RemediationAction; annotation: string }; applied?: { action: RemediationAction; signal: string } } = {};
 
-// Seed 000 §3.4.2's RCA body; modelVersion makes it a verified signal, so the
+// An RCA body as agents send it; modelVersion makes it a verified signal, so the
 // action executes and verifies instead of being forced to a dry run.
 const seedRca = { windowId: "rca-003", service: "erp-simulator", rankedCauses: [{ svc: "erp-simulator", cause: "high_error_rate", probability: 0.94 }], confidence: 0.84, modelVersion: "v1" };
 

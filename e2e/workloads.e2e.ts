@@ -3,6 +3,7 @@
 // replaced. The operator's executors rely on exactly these behaviours.
 import type * as k8s from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
+import { deploymentAvailable } from "../operator/src/remediation/rollout.ts";
 import { clients, ensureNamespace, FIELD_MANAGER, waitFor } from "./support/kube.ts";
 
 const c = clients();
@@ -27,12 +28,7 @@ function deployment(replicas: number): k8s.V1Deployment {
 
 async function available(): Promise<k8s.V1Deployment | undefined> {
   const d = await c.apps.readNamespacedDeployment({ name: NAME, namespace: NS });
-  const s = d.status;
-  const want = d.spec?.replicas ?? 1;
-  const done =
-    (s?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) &&
-    s?.updatedReplicas === want && s?.readyReplicas === want && s?.availableReplicas === want && (s?.replicas ?? 0) === want;
-  return done ? d : undefined;
+  return deploymentAvailable(d) ? d : undefined;
 }
 
 async function pods(): Promise<k8s.V1Pod[]> {

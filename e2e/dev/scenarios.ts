@@ -1,5 +1,5 @@
-// The seed's chaos scenarios C1–C5 (seed 000 §11.3) as the requests an agent
-// posts to the shim: the seed's own payloads (§3.4, §6.4, §10.3, §11.4), each
+// The chaos scenarios C1–C5 (memory leak, CPU spike, latency jitter, error burst,
+// combined chaos) as the requests an agent posts to the shim, each
 // windowId suffixed with the run id so a re-run is a new window, not a duplicate.
 // `expected` is the outcome on a fresh demo Deployment under the seed policy
 // (samples/valid/guardrailpolicy-default.yaml: 300 s cooldowns, unverified → dry run).

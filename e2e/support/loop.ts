@@ -2,6 +2,7 @@
 // for actions to reach a phase — all by reading the cluster.
 import type * as k8s from "@kubernetes/client-node";
 import type { RemediationAction } from "../../operator/src/api/v1alpha1/objects.ts";
+import { deploymentAvailable as isAvailable } from "../../operator/src/remediation/rollout.ts";
 import { applySmartops, type Clients, FIELD_MANAGER, type SmartopsObject, waitFor } from "./kube.ts";
 
 export const TERMINAL = ["Succeeded", "Failed", "Blocked", "Rejected", "Expired"];
@@ -21,12 +22,10 @@ export async function createDeployment(c: Clients, namespace: string, name: stri
   await waitFor(`${namespace}/${name} available`, () => deploymentAvailable(c, namespace, name), 60_000);
 }
 
+/** The Deployment once it has settled (remediation/rollout.ts's deploymentAvailable), else undefined. */
 export async function deploymentAvailable(c: Clients, namespace: string, name: string): Promise<k8s.V1Deployment | undefined> {
   const d = await c.apps.readNamespacedDeployment({ name, namespace });
-  const s = d.status;
-  const want = d.spec?.replicas ?? 1;
-  const ok = (s?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) && s?.updatedReplicas === want && s?.availableReplicas === want && (s?.replicas ?? 0) === want;
-  return ok ? d : undefined;
+  return isAvailable(d) ? d : undefined;
 }
 
 export function policy(namespace: string, name: string, spec: Record<string, unknown>): SmartopsObject {

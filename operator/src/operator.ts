@@ -129,8 +129,16 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
     s.inf.on("add", (o) => queues?.signals.add(signalKey(o)));
     s.inf.on("update", (_old, o) => queues?.signals.add(signalKey(o)));
   }
-  actions.inf.on("add", (a) => queues?.actions.add(targetKey(a)));
-  actions.inf.on("update", (_old, a) => queues?.actions.add(targetKey(a)));
+  // The action controller's overlay of its own writes clears when they arrive here.
+  actions.inf.on("add", (a) => {
+    actionController.observe(a);
+    queues?.actions.add(targetKey(a));
+  });
+  actions.inf.on("update", (_old, a) => {
+    actionController.observe(a);
+    queues?.actions.add(targetKey(a));
+  });
+  actions.inf.on("delete", (a) => actionController.observe(a, true));
   const onDeployment = (d: V1Deployment) => {
     enqueueTarget(d.metadata!.namespace!, d.metadata!.name!);
     enqueuePolicies(d.metadata!.namespace!);

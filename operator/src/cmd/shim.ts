@@ -1,4 +1,4 @@
-// Entry point of the `shim` command: the seed orchestrator's HTTP API in front
+// Entry point of the `shim` command: the orchestrator's HTTP API (docs/shim.md) in front
 // of the CRDs. Configuration comes from the environment, validated up front so a
 // bad value stops the process with the variable's name.
 import { z } from "zod";

@@ -35,9 +35,10 @@ import { type Cache, OverlayCache } from "./cache.ts";
 import { alreadyApplied, concreteIntent } from "./intent.ts";
 import { podsOf } from "./pods.ts";
 import { policyFor } from "./policies.ts";
+import { backoffDelay } from "../runtime/backoff.ts";
 import { isTransient, type ReconcileResult } from "./reconcile.ts";
 
-/** Seed §4.10: verification retries with exponential backoff, base 5 s, 2 retries. */
+/** A rollout not complete by its deadline gets 2 more windows of verifyTimeoutSeconds, each after a backoff of 5 s × 2^(retry-1), before TIMED_OUT. */
 export const VERIFY_RETRY_BASE_MS = 5_000;
 export const VERIFY_MAX_RETRIES = 2;
 /** Consecutive processing errors (bugs, unprocessable objects — not API outages) before an action ends Failed. */
@@ -85,6 +86,11 @@ export class ActionController {
     this.d = deps;
     this.now = deps.now ?? Date.now;
     this.actions = new OverlayCache(deps.actions, this.now);
+  }
+
+  /** An action the informer delivered: clears the overlay entry of the write it carries. */
+  observe(a: RemediationAction, deleted = false): void {
+    this.actions.observe(a, deleted);
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -491,7 +497,7 @@ export class ActionController {
     const attempts = v.attempts ?? 1;
     if (attempts <= VERIFY_MAX_RETRIES) {
       // Retry the verification, never the mutation: a second restart would be a second effect.
-      const backoff = VERIFY_RETRY_BASE_MS * 2 ** (attempts - 1);
+      const backoff = backoffDelay(attempts, { initialMs: VERIFY_RETRY_BASE_MS, maxMs: Number.POSITIVE_INFINITY, jitter: 0 });
       const nextDeadline = now + backoff + a.spec.verifyTimeoutSeconds * 1000;
       loopRetriesTotal.inc({ type: a.spec.type });
       const msg = `rollout not complete after attempt ${attempts} (${rollout.message}); retry ${attempts}/${VERIFY_MAX_RETRIES} waits until ${new Date(nextDeadline).toISOString()}`;
@@ -532,8 +538,15 @@ export class ActionController {
     st.observedGeneration = a.metadata.generation;
     mutate(st);
     this.d.guard?.();
-    const stored = await writeStatus(this.d.clients, a, st);
-    this.actions.remember(stored);
+    const pending = this.actions.begin(a.metadata.namespace, a.metadata.name);
+    let stored: RemediationAction;
+    try {
+      stored = await writeStatus(this.d.clients, a, st);
+    } catch (err) {
+      this.actions.abandon(pending);
+      throw err;
+    }
+    this.actions.remember(pending, stored);
     return stored;
   }
 

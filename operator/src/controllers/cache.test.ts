@@ -15,16 +15,17 @@ describe("OverlayCache", () => {
   it("serves an own write until the informer catches up", () => {
     const items = [obj("a", "10")];
     const c = new OverlayCache(base(items));
-    c.remember(obj("a", "12", "mine"));
+    c.remember(c.begin("ns", "a"), obj("a", "12", "mine"));
     expect(c.get("ns", "a")?.v).toBe("mine");
     expect(c.list("ns").map((o) => o.v)).toEqual(["mine"]);
     items[0] = obj("a", "12", "informer");
+    c.observe(items[0]);
     expect(c.get("ns", "a")?.v).toBe("informer");
   });
 
   it("shows an object the informer has not delivered at all yet", () => {
     const c = new OverlayCache(base([]));
-    c.remember(obj("new", "5"));
+    c.remember(c.begin("ns", "new"), obj("new", "5"));
     expect(c.list("ns").map((o) => o.metadata.name)).toEqual(["new"]);
     expect(c.list("other")).toEqual([]);
   });
@@ -32,8 +33,69 @@ describe("OverlayCache", () => {
   it("drops an own write after its time to live", () => {
     let now = 0;
     const c = new OverlayCache(base([obj("a", "1", "old")]), () => now);
-    c.remember(obj("a", "2", "mine"));
+    c.remember(c.begin("ns", "a"), obj("a", "2", "mine"));
     now = 10 * 60 * 1000;
     expect(c.get("ns", "a")?.v).toBe("old");
+  });
+
+  // resourceVersions are opaque: only equality means anything. The overlay is
+  // cleared when the informer delivers the write itself (client-go's expectations).
+  it("keeps an own write whose resourceVersion compares lower until the informer delivers that version", () => {
+    const items = [obj("a", "100", "old")];
+    const c = new OverlayCache(base(items));
+    const key = c.begin("ns", "a");
+    c.remember(key, obj("a", "99", "mine"));
+    expect(c.get("ns", "a")?.v).toBe("mine");
+    items[0] = obj("a", "99", "informer");
+    c.observe(items[0]);
+    expect(c.get("ns", "a")?.v).toBe("informer");
+  });
+
+  it("serves the informer's newer object once the write was delivered, whatever the versions look like", () => {
+    const items = [obj("a", "x1", "old")];
+    const c = new OverlayCache(base(items));
+    const key = c.begin("ns", "a");
+    c.remember(key, obj("a", "x2", "mine"));
+    expect(c.get("ns", "a")?.v).toBe("mine");
+    c.observe(obj("a", "x2", "mine"));
+    items[0] = obj("a", "x3", "theirs");
+    c.observe(items[0]);
+    expect(c.get("ns", "a")?.v).toBe("theirs");
+    expect(c.list("ns").map((o) => o.v)).toEqual(["theirs"]);
+  });
+
+  it("an older version delivered after the write does not clear it", () => {
+    const items = [obj("a", "5", "old")];
+    const c = new OverlayCache(base(items));
+    const key = c.begin("ns", "a");
+    c.remember(key, obj("a", "7", "mine"));
+    items[0] = obj("a", "6", "in flight");
+    c.observe(items[0]);
+    expect(c.get("ns", "a")?.v).toBe("mine");
+  });
+
+  it("a write the informer delivered before the response arrived is not overlaid", () => {
+    const items = [obj("a", "1", "old")];
+    const c = new OverlayCache(base(items));
+    const key = c.begin("ns", "a");
+    items[0] = obj("a", "2", "mine");
+    c.observe(items[0]);
+    items[0] = obj("a", "3", "theirs");
+    c.observe(items[0]);
+    c.remember(key, obj("a", "2", "mine"));
+    expect(c.get("ns", "a")?.v).toBe("theirs");
+  });
+
+  it("a failed write keeps the last own write; a delete clears the overlay", () => {
+    const items = [obj("a", "1", "old")];
+    const c = new OverlayCache(base(items));
+    c.remember(c.begin("ns", "a"), obj("a", "2", "mine"));
+    const failed = c.begin("ns", "a");
+    c.observe(obj("a", "1", "old"));
+    c.abandon(failed);
+    expect(c.get("ns", "a")?.v).toBe("mine");
+    items.length = 0;
+    c.observe(obj("a", "2", "mine"), true);
+    expect(c.get("ns", "a")).toBeUndefined();
   });
 });

@@ -43,9 +43,9 @@ export class PolicyController {
 
     const valid = errors.length === 0;
     const message = valid
-      ? `covers ${selected} Deployment(s)${warnings.length ? `; warnings: ${warnings.join("; ")}` : ""}`
+      ? `covers ${selected} Deployment(s)${warnings.length ? `; warnings: ${warnings.map((w) => w.message).join("; ")}` : ""}`
       : `invalid: ${errors.join("; ")}`;
-    const reason = valid ? (warnings.some((w) => w.includes("ignored")) ? Reason.NamespacesIgnored : Reason.PolicyValid) : Reason.PolicyInvalid;
+    const reason = valid ? (warnings.some((w) => w.code === "NamespacesIgnored") ? Reason.NamespacesIgnored : Reason.PolicyValid) : Reason.PolicyInvalid;
     const prev = policy.status;
     const ready = prev?.conditions?.find((c) => c.type === ConditionType.Ready);
     if (prev && prev.observedGeneration === policy.metadata.generation && prev.selectedTargets === selected && ready?.message === message && ready.reason === reason) return {};

@@ -1,9 +1,9 @@
 // The reconciler contract (controller-runtime's): converge one key, then either
-// nothing more, or come back after a delay. Throwing means retry with backoff.
-export interface ReconcileResult {
-  requeueAfterMs?: number;
-  requeue?: boolean;
-}
+// nothing more, or come back after a delay (ReconcileResult, the work queue's).
+// Throwing means retry with backoff.
+import type { ReconcileResult } from "../runtime/queue.ts";
+
+export type { ReconcileResult };
 
 export type Reconciler = (key: string) => Promise<ReconcileResult | void>;
 

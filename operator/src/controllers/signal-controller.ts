@@ -12,12 +12,13 @@ import type { SignalStatus } from "../api/v1alpha1/anomaly-signal.ts";
 import { isAlreadyExists, type KubeClients } from "../k8s/client.ts";
 import type { EventRecorder } from "../k8s/events.ts";
 import { createAction, writeStatus } from "../k8s/smartops.ts";
-import { actionName, decideForAnomaly, decideForRca, rcaService, type SignalDecision } from "../remediation/rules.ts";
+import { actionName, labelValueOf } from "../remediation/names.ts";
+import { decideForAnomaly, decideForRca, rcaService, type SignalDecision } from "../remediation/rules.ts";
 import { resolveTarget } from "../remediation/target.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { contextFromTraceparent, formatTraceparent } from "../telemetry/trace-context.ts";
 import { annotateActiveSpan, ATTR, inSpan } from "../telemetry/tracing.ts";
-import { loopSignalsTotal } from "../telemetry/metrics.ts";
+import { loopSignalOutcomesTotal } from "../telemetry/metrics.ts";
 import type { Cache } from "./cache.ts";
 import { policyFor } from "./policies.ts";
 import type { ReconcileResult } from "./reconcile.ts";
@@ -101,7 +102,7 @@ export class SignalController {
       metadata: {
         name: name_,
         namespace,
-        labels: { [LABELS.target]: match.name.slice(0, 63).replace(/[^A-Za-z0-9]+$/, ""), [LABELS.signal]: name.slice(0, 63).replace(/[^A-Za-z0-9]+$/, "") },
+        labels: { [LABELS.target]: labelValueOf(match.name), [LABELS.signal]: labelValueOf(name) },
         ...(traceparent ? { annotations: { [ANNOTATIONS.traceparent]: traceparent } } : {}),
       },
       spec: {
@@ -168,7 +169,7 @@ export class SignalController {
     this.d.guard?.();
     await writeStatus(this.d.clients, signal, status);
     if (prev?.phase !== r.phase) {
-      loopSignalsTotal.inc({ kind: kindLabel, result: r.phase === "ActionCreated" ? "action" : r.phase === "Ignored" ? "ignored" : "no_target" });
+      loopSignalOutcomesTotal.inc({ kind: kindLabel, result: r.phase === "ActionCreated" ? "action" : r.phase === "Ignored" ? "ignored" : "no_target" });
     }
     return {};
   }

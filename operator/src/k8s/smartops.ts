@@ -21,12 +21,6 @@ export async function createAction(c: KubeClients, action: RemediationAction): P
   )) as RemediationAction;
 }
 
-export async function getObject<T extends SmartopsObject>(c: KubeClients, kind: T["kind"], namespace: string, name: string): Promise<T> {
-  return (await call(`get_${kind.toLowerCase()}`, () =>
-    c.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: plural(kind), name }),
-  )) as T;
-}
-
 /**
  * Replaces the whole status of `obj` with `status` (PUT on the status
  * subresource), only if the object is still at obj.metadata.resourceVersion —

@@ -37,7 +37,7 @@ export interface ScaleRequest {
 export type GuardrailDecision =
   /** `replicas`: the concrete count a scale (or a patch of spec.replicas) sets, computed from target.replicas. */
   | { verdict: "allow"; approvalRequired: boolean; message: string; replicas?: number }
-  | { verdict: "block"; reason: BlockReasonName; message: string; retryAfterMs?: number }
+  | { verdict: "block"; reason: BlockReasonName; message: string }
   /**
    * The patch changes nothing on the Deployment as it is: what it asks for already
    * holds. Nothing is written, so there is nothing for the safelist, the caps, the
@@ -60,12 +60,7 @@ export function policyLabel(policy: EffectivePolicy): string {
 export function evaluateGuardrails(input: GuardrailInput): GuardrailDecision {
   const { action, target, policy, now } = input;
   const by = `(${policyLabel(policy)})`;
-  const block = (reason: BlockReasonName, message: string, retryAfterMs?: number): GuardrailDecision => ({
-    verdict: "block",
-    reason,
-    message: `${message} ${by}`,
-    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-  });
+  const block = (reason: BlockReasonName, message: string): GuardrailDecision => ({ verdict: "block", reason, message: `${message} ${by}` });
 
   if (policy.paused) return block(BlockReason.PolicyPaused, "automation is paused");
   if (!policy.allowedActions.includes(action.type)) {
@@ -87,7 +82,7 @@ export function evaluateGuardrails(input: GuardrailInput): GuardrailDecision {
     if (action.changes.length === 0) return { verdict: "unchanged", message: `the Deployment already has what the patch sets: nothing to change ${by}` };
     const paths = checkPatchPaths([...new Set(action.changes.map((c) => c.path))], policy.patch.allowedPathSets, policy.patch.deniedPaths);
     if (!paths.ok) return block(paths.reason, paths.message);
-    // spec.replicas is on the seed's safelist: a patch must not become a way round the replica caps.
+    // spec.replicas is on the default patch safelist: a patch must not become a way round the replica caps.
     const replicas = changedReplicas(action.changes);
     if (replicas && replicas.to === undefined) return block(BlockReason.InvalidPatch, "patch removes spec.replicas");
     desired = replicas?.to;
@@ -105,37 +100,27 @@ export function evaluateGuardrails(input: GuardrailInput): GuardrailDecision {
     return block(
       BlockReason.CooldownActive,
       `${action.type} cooldown of ${cooldownMs / 1000}s after ${last.name} has ${Math.ceil((ends - now) / 1000)}s left`,
-      ends - now,
     );
   }
 
   // Windows reach into the future too: a record stamped ahead of this clock (skew
   // between replicas) still counts rather than slipping through.
   const limit = policy.rateLimits.maxActionsPerHour;
-  const inHour = sameType.filter((r) => r.executedAt > now - HOUR_MS).map((r) => r.executedAt).sort((a, b) => a - b);
-  if (inHour.length >= limit) {
-    const frees = limit > 0 ? inHour[inHour.length - limit] : undefined;
-    return block(
-      BlockReason.HourlyActionLimitReached,
-      `${inHour.length} ${action.type} action(s) in the last hour reach maxActionsPerHour ${limit}`,
-      frees !== undefined ? Math.max(0, frees + HOUR_MS - now) : undefined,
-    );
+  const inHour = sameType.filter((r) => r.executedAt > now - HOUR_MS).length;
+  if (inHour >= limit) {
+    return block(BlockReason.HourlyActionLimitReached, `${inHour} ${action.type} action(s) in the last hour reach maxActionsPerHour ${limit}`);
   }
 
   if (desired !== undefined && desired > target.replicas) {
     const increase = desired - target.replicas;
     const budget = policy.rateLimits.maxScaleIncreasePer15Minutes;
-    const recent = input.history
+    const used = input.history
       .filter((r) => r.executedAt > now - SCALE_WINDOW_MS && r.fromReplicas !== undefined && r.toReplicas !== undefined)
-      .map((r) => ({ at: r.executedAt, up: Math.max(0, r.toReplicas! - r.fromReplicas!) }))
-      .filter((r) => r.up > 0)
-      .sort((a, b) => a.at - b.at);
-    const used = recent.reduce((sum, r) => sum + r.up, 0);
+      .reduce((sum, r) => sum + Math.max(0, r.toReplicas! - r.fromReplicas!), 0);
     if (used + increase > budget) {
       return block(
         BlockReason.ScaleIncreaseLimitReached,
         `adding ${increase} replica(s) to the ${used} added in the last 15 minutes exceeds maxScaleIncreasePer15Minutes ${budget}`,
-        scaleRetryAfter(recent, used, increase, budget, now),
       );
     }
   }
@@ -194,15 +179,4 @@ function latest(records: readonly ActionRecord[]): ActionRecord | undefined {
   let out: ActionRecord | undefined;
   for (const r of records) if (out === undefined || r.executedAt > out.executedAt) out = r;
   return out;
-}
-
-/** When enough of the window's increases have aged out for this one to fit; never, if it cannot fit alone. */
-function scaleRetryAfter(recent: readonly { at: number; up: number }[], used: number, increase: number, budget: number, now: number): number | undefined {
-  if (increase > budget) return undefined;
-  let remaining = used;
-  for (const r of recent) {
-    remaining -= r.up;
-    if (remaining + increase <= budget) return Math.max(0, r.at + SCALE_WINDOW_MS - now);
-  }
-  return undefined;
 }

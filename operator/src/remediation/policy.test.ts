@@ -57,6 +57,11 @@ describe("policyCovers", () => {
 
   it("a malformed requirement covers rather than lets a target slip out", () => {
     expect(policyCovers(policy("ns", "p", { targets: { selector: { matchExpressions: [{ key: "tier", operator: "In" }] } } }), t("ns", {}), OP_NS)).toBe(true);
+    expect(policyCovers(policy("ns", "p", { targets: { selector: { matchLabels: { app: "x" }, matchExpressions: [{ key: "tier", operator: "Exists", values: ["a"] }] } } }), t("ns", {}), OP_NS)).toBe(true);
+  });
+
+  it("no selector covers every Deployment of the covered namespaces (unlike a nil metav1.LabelSelector)", () => {
+    expect(policyCovers(policy("ns", "p", { targets: { namespaces: [] } }), t("ns", { any: "thing" }), OP_NS)).toBe(true);
   });
 });
 
@@ -78,7 +83,6 @@ describe("effectivePolicy", () => {
   it("without a covering policy: the defaults, with no sources", () => {
     const e = effectivePolicy([]);
     expect(e.sources).toEqual([]);
-    expect(e.conflicts).toEqual([]);
     expect(e).toMatchObject({ paused: false, replicas: { min: 1, max: 8, maxStep: 2 }, rateLimits: { maxActionsPerHour: 6, maxScaleIncreasePer15Minutes: 3 } });
     expect(e.patch.allowedPathSets).toEqual([[...DEFAULT_PATCH_ALLOWED_PATHS].sort()]);
     expect(e.patch.deniedPaths).toEqual([...DEFAULT_PATCH_DENIED_PATHS].sort());
@@ -130,7 +134,6 @@ describe("effectivePolicy", () => {
     expect(e.approval).toEqual({ scale: "Required", restart: "Required", patch: "None", deletePod: "None", timeoutSeconds: 600 });
     expect(e.signals).toMatchObject({ minScore: 0.5, minConfidence: 0.7, unverified: "Ignore", scaleStep: 1 });
     expect(e.allowedActions).toEqual(["restart", "patch"]);
-    expect(e.conflicts).toEqual([]);
   });
 
   it("combines rules by rank none < restart < delete-pod < scale-up, counting a policy's default where it lists nothing", () => {
@@ -144,17 +147,14 @@ describe("effectivePolicy", () => {
     expect(e.signals.rca).toEqual([{ cause: "memory_leak", action: "restart" }]);
   });
 
-  it("keeps min > max and notes the conflict", () => {
+  it("keeps min > max (every scale is then blocked by the caps)", () => {
     const c = effectivePolicy([policy("ns", "low", { replicas: { min: 1, max: 3, maxStep: 2 } }), policy("ns", "high", { replicas: { min: 5, max: 8, maxStep: 2 } })]);
     expect(c.replicas).toMatchObject({ min: 5, max: 3 });
-    expect(c.conflicts).toHaveLength(1);
-    expect(c.conflicts[0]).toContain("min 5");
   });
 
-  it("notes allowedActions with nothing in common; an empty list means all", () => {
+  it("allowedActions with nothing in common leave none; an empty list means all", () => {
     const c = effectivePolicy([policy("ns", "x", { allowedActions: ["scale"] }), policy("ns", "y", { allowedActions: ["restart"] })]);
     expect(c.allowedActions).toEqual([]);
-    expect(c.conflicts).toHaveLength(1);
     expect(effectivePolicy([policy("ns", "x", { allowedActions: [] })]).allowedActions).toEqual(["scale", "restart", "patch", "delete-pod"]);
   });
 });
@@ -218,17 +218,14 @@ describe("validatePolicy", () => {
   });
 
   it("warns when maxStep exceeds max", () => {
-    expect(validatePolicy(policy("ns", "p", { replicas: { min: 1, max: 3, maxStep: 5 } }), OP_NS).warnings).toEqual([expect.stringContaining("maxStep 5")]);
+    expect(validatePolicy(policy("ns", "p", { replicas: { min: 1, max: 3, maxStep: 5 } }), OP_NS).warnings).toEqual([{ code: "MaxStepExceedsMax", message: expect.stringContaining("maxStep 5") }]);
   });
 
   it("warns when a path is both allowed and denied (deny wins)", () => {
     const v = validatePolicy(policy("ns", "p", { patch: { allowedPaths: ["spec.replicas", "spec.template.spec.volumes[].name"], deniedPaths: ["spec.replicas", "spec.template.spec.volumes"] } }), OP_NS);
     expect(v.errors).toEqual([]);
     expect(v.warnings).toHaveLength(2);
-    for (const w of v.warnings) {
-      expect(w).toContain("deny wins");
-      expect(w).not.toContain("ignored");
-    }
+    for (const w of v.warnings) expect(w).toEqual({ code: "PatchPathDenied", message: expect.stringContaining("deny wins") });
   });
 
   it("rejects duplicate rule rows", () => {
@@ -268,7 +265,7 @@ describe("validatePolicy", () => {
 
   it("warns that targets.namespaces is ignored outside the operator's namespace", () => {
     const tenant = validatePolicy(policy("team-a", "p", { targets: { namespaces: ["team-b"] } }), OP_NS);
-    expect(tenant).toEqual({ errors: [], warnings: [expect.stringContaining("ignored")] });
+    expect(tenant).toEqual({ errors: [], warnings: [{ code: "NamespacesIgnored", message: expect.stringContaining("targets.namespaces [team-b] ignored") }] });
     expect(validatePolicy(policy(OP_NS, "p", { targets: { namespaces: ["team-b"] } }), OP_NS)).toEqual({ errors: [], warnings: [] });
   });
 });

@@ -2,8 +2,8 @@
 // field by field to the most restrictive value, so adding a policy can only
 // tighten what automation may do, never loosen it.
 import { guardrailPolicySpec, type GuardrailPolicySpec } from "../api/v1alpha1/guardrail-policy.ts";
-import type { LabelSelector } from "../api/v1alpha1/meta.ts";
 import { ACTION_TYPES, type ActionType } from "../api/v1alpha1/remediation-action.ts";
+import { labelSelectorErrors, labelSelectorMatches } from "./labels.ts";
 import { isPathPrefix } from "./patch-paths.ts";
 import { anomalyRule, type AnomalyRule, mostRestrictive, rcaRule, type RcaRule, type RuleAction, type SignalRules } from "./rules.ts";
 import { compareStrings } from "./target.ts";
@@ -39,8 +39,6 @@ export interface EffectivePolicy {
   allowedActions: ActionType[];
   /** `namespace/name` of each covering policy, sorted; empty means the built-in defaults. */
   sources: string[];
-  /** Combinations that leave nothing allowed, for status and events. */
-  conflicts: string[];
 }
 
 /** The built-in limits when no policy covers a target: the schema's own defaults. */
@@ -52,39 +50,14 @@ export function policyCovers(policy: PolicyObject, target: TargetRef, operatorNa
   // otherwise pause, throttle or re-rule another tenant's Deployments.
   const covered = policy.metadata.namespace === operatorNamespace && namespaces.length > 0 ? namespaces : [policy.metadata.namespace];
   if (!covered.includes(target.namespace)) return false;
-  return selectorMatches(policy.spec.targets?.selector, target.labels ?? {});
-}
-
-/**
- * metav1.LabelSelector semantics. A malformed requirement (In/NotIn without
- * values) matches: a policy can only restrict, so covering too much is the safe
- * side; validatePolicy reports it.
- */
-export function selectorMatches(selector: LabelSelector | undefined, labels: Readonly<Record<string, string>>): boolean {
-  if (!selector) return true;
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (!Object.hasOwn(labels, key) || labels[key] !== value) return false;
-  }
-  for (const req of selector.matchExpressions ?? []) {
-    const has = Object.hasOwn(labels, req.key);
-    const value = has ? labels[req.key] : undefined;
-    const values = req.values ?? [];
-    switch (req.operator) {
-      case "In":
-        if (values.length > 0 && (value === undefined || !values.includes(value))) return false;
-        break;
-      case "NotIn":
-        if (value !== undefined && values.includes(value)) return false;
-        break;
-      case "Exists":
-        if (!has) return false;
-        break;
-      case "DoesNotExist":
-        if (has) return false;
-        break;
-    }
-  }
-  return true;
+  // No selector: every Deployment of the covered namespaces (the policy API's
+  // choice; a nil metav1.LabelSelector would select nothing). An invalid one
+  // covers too: a policy can only restrict, so covering too much is the safe
+  // side; validatePolicy reports it.
+  const selector = policy.spec.targets?.selector;
+  if (selector === undefined) return true;
+  const matched = labelSelectorMatches(selector, target.labels ?? {});
+  return matched === "invalid" || matched;
 }
 
 const sourceOf = (p: PolicyObject) => `${p.metadata.namespace}/${p.metadata.name}`;
@@ -104,14 +77,6 @@ export function effectivePolicy(covering: readonly PolicyObject[]): EffectivePol
     maxStep: min(pick((s) => s.replicas.maxStep)),
   };
   const allowedActions = ACTION_TYPES.filter((t) => specs.every((s) => !s.allowedActions?.length || s.allowedActions.includes(t)));
-
-  const conflicts: string[] = [];
-  if (replicas.min > replicas.max) {
-    conflicts.push(`combined replicas.min ${replicas.min} exceeds replicas.max ${replicas.max}: every scale is blocked`);
-  }
-  if (allowedActions.length === 0) {
-    conflicts.push("the allowedActions lists have no action type in common: every action is blocked");
-  }
 
   return {
     paused: pick((s) => s.paused).includes(true),
@@ -146,7 +111,6 @@ export function effectivePolicy(covering: readonly PolicyObject[]): EffectivePol
     },
     allowedActions,
     sources,
-    conflicts,
   };
 }
 
@@ -178,66 +142,50 @@ function combinedRules(specs: readonly GuardrailPolicySpec[]): Pick<SignalRules,
   return { ...(anomaly.length > 0 ? { anomaly } : {}), ...(rca.length > 0 ? { rca } : {}) };
 }
 
+/** What a valid policy is warned about; the policy controller picks its Ready reason by code. */
+export type PolicyWarningCode = "MaxStepExceedsMax" | "PatchPathDenied" | "NamespacesIgnored";
+
+export interface PolicyWarning {
+  code: PolicyWarningCode;
+  message: string;
+}
+
 export interface PolicyValidation {
   errors: string[];
-  warnings: string[];
-}
-
-// k8s.io/apimachinery/pkg/util/validation: qualified names and label values.
-const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-export function isLabelKey(key: string): boolean {
-  const slash = key.lastIndexOf("/");
-  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return false;
-  return name.length > 0 && name.length <= 63 && QUALIFIED_NAME.test(name);
-}
-
-export function isLabelValue(value: string): boolean {
-  return value === "" || (value.length <= 63 && QUALIFIED_NAME.test(value));
+  warnings: PolicyWarning[];
 }
 
 /** What the CRD's schema and CEL rules cannot say. */
 export function validatePolicy(policy: PolicyObject, operatorNamespace: string): PolicyValidation {
   const errors: string[] = [];
-  const warnings: string[] = [];
+  const warnings: PolicyWarning[] = [];
   const s = policy.spec;
 
   if (s.replicas.maxStep > s.replicas.max) {
-    warnings.push(`replicas.maxStep ${s.replicas.maxStep} exceeds replicas.max ${s.replicas.max}: no scale can use the whole step`);
+    warnings.push({ code: "MaxStepExceedsMax", message: `replicas.maxStep ${s.replicas.maxStep} exceeds replicas.max ${s.replicas.max}: no scale can use the whole step` });
   }
   for (const allowed of sortedUnique(s.patch.allowedPaths)) {
     const denied = s.patch.deniedPaths.find((d) => isPathPrefix(d, allowed));
     if (denied !== undefined) {
-      warnings.push(denied === allowed
-        ? `patch path ${allowed} is both allowed and denied: deny wins`
-        : `allowed patch path ${allowed} lies under denied path ${denied}: deny wins`);
+      warnings.push({
+        code: "PatchPathDenied",
+        message: denied === allowed
+          ? `patch path ${allowed} is both allowed and denied: deny wins`
+          : `allowed patch path ${allowed} lies under denied path ${denied}: deny wins`,
+      });
     }
   }
   for (const type of duplicates((s.rules?.anomaly ?? []).map((r) => r.type))) errors.push(`rules.anomaly lists type ${type} more than once`);
   for (const cause of duplicates((s.rules?.rca ?? []).map((r) => r.cause))) errors.push(`rules.rca lists cause ${cause} more than once`);
 
-  const selector = s.targets?.selector;
-  for (const [key, value] of Object.entries(selector?.matchLabels ?? {})) {
-    if (!isLabelKey(key)) errors.push(`targets.selector.matchLabels: invalid label key ${JSON.stringify(key)}`);
-    if (!isLabelValue(value)) errors.push(`targets.selector.matchLabels[${key}]: invalid label value ${JSON.stringify(value)}`);
-  }
-  (selector?.matchExpressions ?? []).forEach((req, i) => {
-    const where = `targets.selector.matchExpressions[${i}]`;
-    const values = req.values ?? [];
-    if (!isLabelKey(req.key)) errors.push(`${where}: invalid label key ${JSON.stringify(req.key)}`);
-    if ((req.operator === "In" || req.operator === "NotIn") && values.length === 0) errors.push(`${where}: operator ${req.operator} needs at least one value`);
-    if ((req.operator === "Exists" || req.operator === "DoesNotExist") && values.length > 0) errors.push(`${where}: operator ${req.operator} takes no values`);
-    for (const v of values) if (!isLabelValue(v)) errors.push(`${where}: invalid label value ${JSON.stringify(v)}`);
-  });
+  if (s.targets?.selector) errors.push(...labelSelectorErrors(s.targets.selector, "targets.selector"));
 
-  // The policy controller keys its NamespacesIgnored reason on the word "ignored":
-  // keep it out of every other message.
   const namespaces = s.targets?.namespaces ?? [];
   if (namespaces.length > 0 && policy.metadata.namespace !== operatorNamespace) {
-    warnings.push(`targets.namespaces [${namespaces.join(", ")}] ignored: only policies in ${operatorNamespace} may cover other namespaces; this one covers ${policy.metadata.namespace} only`);
+    warnings.push({
+      code: "NamespacesIgnored",
+      message: `targets.namespaces [${namespaces.join(", ")}] ignored: only policies in ${operatorNamespace} may cover other namespaces; this one covers ${policy.metadata.namespace} only`,
+    });
   }
   return { errors, warnings };
 }

@@ -1,6 +1,6 @@
 import type { V1ContainerStatus, V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { podsSince, rolloutStatus, unhealthyPods } from "./rollout.ts";
+import { deploymentAvailable, podsSince, rolloutStatus, unhealthyPods } from "./rollout.ts";
 
 const deployment = (over: { generation?: number; replicas?: number; status?: V1Deployment["status"] } = {}): V1Deployment => ({
   metadata: { name: "erp", namespace: "ns", generation: over.generation ?? 2 },
@@ -115,5 +115,21 @@ describe("podsSince", () => {
   it("never counts the evicted pod or a terminating one, however recent", () => {
     const pods = [pod("victim", "2026-11-23T12:00:01Z"), pod("leaving", "2026-11-23T12:00:02Z", { deletionTimestamp: new Date(at) }), pod("replacement", "2026-11-23T12:00:02Z")];
     expect(podsSince(pods, at, "uid-victim").map((p) => p.metadata?.name)).toEqual(["replacement"]);
+  });
+});
+
+describe("deploymentAvailable", () => {
+  it("true only when every wanted replica is updated and available and none is left over", () => {
+    expect(deploymentAvailable(deployment())).toBe(true);
+    expect(deploymentAvailable(deployment({ generation: 3 }))).toBe(false);
+    expect(deploymentAvailable(deployment({ status: { availableReplicas: 2 } }))).toBe(false);
+    expect(deploymentAvailable(deployment({ status: { updatedReplicas: 2 } }))).toBe(false);
+    expect(deploymentAvailable(deployment({ status: { readyReplicas: 2 } }))).toBe(false);
+    // A scale-down in progress: kubectl calls the rollout complete, but a surplus pod remains.
+    const scalingDown = deployment({ replicas: 1 });
+    expect(rolloutStatus(scalingDown).state).toBe("complete");
+    expect(deploymentAvailable(scalingDown)).toBe(false);
+    expect(deploymentAvailable(deployment({ replicas: 1, status: { replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 } }))).toBe(true);
+    expect(deploymentAvailable({ metadata: { generation: 1 }, spec: { selector: {}, template: {} } })).toBe(false);
   });
 });

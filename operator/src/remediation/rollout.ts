@@ -1,5 +1,5 @@
-// When is a rollout done? kubectl's `rollout status` rules, plus the seed's
-// "no CrashLoopBackOff" check on the pods the action created (seed 000 §4.9).
+// When is a rollout done? kubectl's `rollout status` rules, plus a check that no
+// pod the action brought into being is crash-looping (CrashLoopBackOff fails it).
 import type { V1ContainerStatus, V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { Reason, type ReasonName } from "../api/v1alpha1/reasons.ts";
 import { compareStrings } from "./target.ts";
@@ -61,6 +61,16 @@ export function rolloutStatus(d: V1Deployment, newPods: readonly V1Pod[] = []): 
     return result("progressing", Reason.RolloutInProgress, `${ready} of ${desired} replicas are ready`);
   }
   return result("complete", Reason.RolloutComplete, `${desired} of ${desired} replicas updated, ready and available`);
+}
+
+/**
+ * Settled: the rollout is complete (rolloutStatus) and the Deployment runs
+ * exactly spec.replicas pods, all updated and available — no surplus left from
+ * a scale-down. What the end-to-end tests and the benchmarks wait for before
+ * they act or measure; verification itself uses rolloutStatus.
+ */
+export function deploymentAvailable(d: V1Deployment): boolean {
+  return rolloutStatus(d).state === "complete" && (d.status?.replicas ?? 0) === (d.spec?.replicas ?? 1);
 }
 
 function containerStatuses(pod: V1Pod): V1ContainerStatus[] {

@@ -1,5 +1,8 @@
-// Signal → decision: the seed's mapping tables (seed 000 §4.6), the policy's
-// overrides, the admission thresholds and the unverified-signal rule (§9.4.4).
+// Signal → decision: the default action per anomaly type and RCA cause
+// (DEFAULT_ANOMALY_ACTIONS, DEFAULT_RCA_ACTIONS), the policy's overrides, the
+// admission thresholds (minScore, minConfidence) and the unverified-signal rule
+// (a signal missing what verifies it — anomalyMissing, rcaMissing — acts only as
+// a dry run, or not at all).
 import type { AnomalySignalSpec } from "../api/v1alpha1/anomaly-signal.ts";
 import type { RankedCause, RcaSignalSpec } from "../api/v1alpha1/rca-signal.ts";
 import { Reason, type ReasonName } from "../api/v1alpha1/reasons.ts";
@@ -76,8 +79,8 @@ function own(table: Readonly<Record<string, RuleAction>>, key: string): RuleActi
 
 /**
  * The action for an anomaly type: the policy's row for the type, else (for a type
- * the seeds do not know, which the API treats as `other`) the policy's `other`
- * row, else the seed default. Duplicate rows resolve to the most restrictive.
+ * not in KNOWN_ANOMALY_TYPES, which the API treats as `other`) the policy's `other`
+ * row, else the built-in default. Duplicate rows resolve to the most restrictive.
  */
 export function anomalyRule(type: string, overrides: readonly AnomalyRule[] | undefined): ResolvedRule {
   const listed = mostRestrictive((overrides ?? []).filter((r) => r.type === type).map((r) => r.action));
@@ -90,7 +93,7 @@ export function anomalyRule(type: string, overrides: readonly AnomalyRule[] | un
   return { action: own(DEFAULT_ANOMALY_ACTIONS, type) ?? DEFAULT_RULE_ACTION, rule: "default" };
 }
 
-/** The action for an RCA cause (undefined: no ranked cause); the policy's row wins over the seed default. */
+/** The action for an RCA cause (undefined: no ranked cause); the policy's row wins over the built-in default. */
 export function rcaRule(cause: string | undefined, overrides: readonly RcaRule[] | undefined): ResolvedRule {
   if (cause !== undefined) {
     const listed = mostRestrictive((overrides ?? []).filter((r) => r.cause === cause).map((r) => r.action));
@@ -187,39 +190,6 @@ function ignore(reason: ReasonName, message: string, verified: boolean): SignalD
   return { kind: "ignore", reason, message, verified };
 }
 
-const MAX_NAME = 253;
-const HASH_LEN = 8;
-
-/**
- * The action's name for a signal: the same signal always gives the same name, so
- * a retried create meets AlreadyExists (invariant 2). The uid hash keeps a
- * re-created signal of the same name from colliding with the old action.
- */
-export function actionName(signalKind: "AnomalySignal" | "RcaSignal", signalName: string, signalUid: string): string {
-  const prefix = signalKind === "AnomalySignal" ? "anomaly" : "rca";
-  const hash = fnv1a32(signalUid);
-  const room = MAX_NAME - prefix.length - HASH_LEN - 2;
-  const middle = dnsSafe(signalName).slice(0, room).replace(/[-.]+$/, "");
-  return middle === "" ? `${prefix}-${hash}` : `${prefix}-${middle}-${hash}`;
-}
-
-/** Identity on valid DNS-1123 subdomains; anything else is folded into one. */
-function dnsSafe(name: string): string {
-  return name
-    .toLowerCase()
-    .replace(/[^a-z0-9.-]/g, "-")
-    .split(".")
-    .map((label) => label.replace(/^-+|-+$/g, ""))
-    .filter((label) => label !== "")
-    .join(".");
-}
-
-/** 32-bit FNV-1a over the UTF-8 bytes, as 8 lower-case hex digits. */
-export function fnv1a32(text: string): string {
-  let h = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(text)) {
-    h ^= byte;
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(HASH_LEN, "0");
-}
+// Re-exported for operator/src/shim/mapping.ts, which still imports it from here;
+// new code imports it from names.ts.
+export { fnv1a32 } from "./names.ts";

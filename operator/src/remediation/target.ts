@@ -1,4 +1,4 @@
-// Which Deployment a signal's service names. The seeds deploy services as
+// Which Deployment a signal's service names. Services are commonly deployed as
 // `smartops-<service>` while agents report the bare service name, so an exact
 // match alone would miss most real targets.
 

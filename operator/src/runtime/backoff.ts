@@ -1,4 +1,7 @@
-// Jittered exponential backoff for retry loops that must never give up.
+// Exponential backoff, the one formula for every retry delay the project computes:
+// informer restarts, the work queue's per-key failures, verification retries and
+// the benchmarks' create retries. Jittered by default so that replicas do not
+// retry in step; jitter 0 gives the exact doubling sequence.
 export interface BackoffOptions {
   initialMs: number;
   maxMs: number;
@@ -7,7 +10,7 @@ export interface BackoffOptions {
   jitter?: number;
 }
 
-/** Delay before retry number `attempt` (1-based): initial × factor^(attempt-1), capped, minus jitter. */
+/** Delay before retry number `attempt` (1-based): initial × factor^(attempt-1), capped, minus jitter; whole milliseconds. */
 export function backoffDelay(attempt: number, options: BackoffOptions, random: () => number = Math.random): number {
   const { initialMs, maxMs, factor = 2, jitter = 0.2 } = options;
   const capped = Math.min(maxMs, initialMs * factor ** Math.max(0, attempt - 1));

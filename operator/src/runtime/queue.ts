@@ -7,13 +7,14 @@
 //   it is queued again when done() is called.
 // - addAfter keeps the earliest pending time per key.
 // - addRateLimited delays by the key's own exponential backoff; forget resets it.
+import { backoffDelay } from "./backoff.ts";
 import { type Clock, realClock, type TimerHandle } from "./clock.ts";
 import { errorMessage, type RuntimeLogger } from "./logger.ts";
 
 /**
  * Hooks named after controller-runtime's workqueue metrics (label `name` = the
- * queue's name, bound by whoever builds the hooks). `QUEUE_METRIC_NAMES` gives
- * the Prometheus name of each hook.
+ * queue's name, bound by whoever builds the hooks; telemetry/queue-metrics.ts
+ * binds them to the workqueue_* families).
  */
 export interface QueueMetrics {
   depth(value: number): void;
@@ -24,16 +25,6 @@ export interface QueueMetrics {
   unfinishedWorkSeconds(seconds: number): void;
   longestRunningProcessorSeconds(seconds: number): void;
 }
-
-export const QUEUE_METRIC_NAMES = {
-  depth: "workqueue_depth",
-  adds: "workqueue_adds_total",
-  queueDurationSeconds: "workqueue_queue_duration_seconds",
-  workDurationSeconds: "workqueue_work_duration_seconds",
-  retries: "workqueue_retries_total",
-  unfinishedWorkSeconds: "workqueue_unfinished_work_seconds",
-  longestRunningProcessorSeconds: "workqueue_longest_running_processor_seconds",
-} as const satisfies Record<keyof QueueMetrics, string>;
 
 const noop = () => {};
 export const noopQueueMetrics: QueueMetrics = {
@@ -67,8 +58,8 @@ export class ExponentialFailureRateLimiter implements RateLimiter {
   when(key: string): number {
     const failures = this.#failures.get(key) ?? 0;
     this.#failures.set(key, failures + 1);
-    // 2^failures overflows to Infinity long before it matters; min() handles that.
-    return Math.min(this.maxMs, this.baseMs * 2 ** failures);
+    // 2^failures overflows to Infinity long before it matters; the cap handles that.
+    return backoffDelay(failures + 1, { initialMs: this.baseMs, maxMs: this.maxMs, jitter: 0 });
   }
 
   forget(key: string): void {
@@ -387,12 +378,6 @@ export interface ReconcileMetrics {
   reconcileErrors(): void;
   reconcileTimeSeconds(seconds: number): void;
 }
-
-export const RECONCILE_METRIC_NAMES = {
-  reconcileTotal: "controller_runtime_reconcile_total",
-  reconcileErrors: "controller_runtime_reconcile_errors_total",
-  reconcileTimeSeconds: "controller_runtime_reconcile_time_seconds",
-} as const satisfies Record<keyof ReconcileMetrics, string>;
 
 export const noopReconcileMetrics: ReconcileMetrics = {
   reconcileTotal: noop,

@@ -1,8 +1,9 @@
-// Every Prometheus metric the operator exports, in one registry. Names follow the
-// seeds (smartops_k8s_*, smartops_orchestrator_*, orchestrator_closed_loop_*) and
-// controller-runtime (controller_runtime_*, workqueue_*). Label values come from
-// bounded sets only: action types, reasons, results, controller names — and the
-// namespace/deployment pair the seeds label with, bounded by the watched workloads.
+// Every Prometheus metric the operator exports, in one registry. Names keep the
+// families existing dashboards query (smartops_k8s_*, smartops_orchestrator_*,
+// orchestrator_closed_loop_*) and controller-runtime's (controller_runtime_*,
+// workqueue_*). Label values come from bounded sets only: action types, reasons,
+// results, controller names — and the namespace/deployment pair, bounded by the
+// watched workloads.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 export const registry = new Registry();
@@ -11,7 +12,7 @@ collectDefaultMetrics({ register: registry });
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const LOOP_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
-// --- Kubernetes actions (seed k8s_core metrics) -----------------------------------
+// --- Kubernetes actions -----------------------------------------------------------
 export const k8sScaleTotal = new Counter({ name: "smartops_k8s_scale_total", help: "Scale mutations applied to Deployments.", labelNames: ["namespace", "deployment"], registers: [registry] });
 export const k8sRestartTotal = new Counter({ name: "smartops_k8s_restart_total", help: "Rollout restarts triggered on Deployments.", labelNames: ["namespace", "deployment"], registers: [registry] });
 export const k8sPatchTotal = new Counter({ name: "smartops_k8s_patch_total", help: "Patches applied to Deployments.", labelNames: ["namespace", "deployment"], registers: [registry] });
@@ -32,8 +33,12 @@ export const actionsTotal = new Counter({
 export const actionLatency = new Histogram({ name: "smartops_orchestrator_action_latency_seconds", help: "Time from an action's creation to its mutation being applied.", labelNames: ["action_type"], buckets: LATENCY_BUCKETS, registers: [registry] });
 export const verificationDuration = new Histogram({ name: "smartops_orchestrator_verification_duration_seconds", help: "Time from mutation to verification outcome.", labelNames: ["action_type", "status"], buckets: LOOP_BUCKETS, registers: [registry] });
 
-// --- Closed loop (seed orchestrator_closed_loop_*) -----------------------------------
-export const loopSignalsTotal = new Counter({ name: "orchestrator_closed_loop_signals_total", help: "Signals processed by the closed loop, by outcome.", labelNames: ["kind", "result"], registers: [registry] });
+// --- Closed loop ------------------------------------------------------------------
+// Each series has one producer, so a sum over either family counts a signal once:
+// the shim counts signals at ingest (accepted, duplicate, rejected), the
+// operator's signal reconciler counts what it decided (action, ignored, no_target).
+export const loopSignalsTotal = new Counter({ name: "orchestrator_closed_loop_signals_total", help: "Signals received by the shim, by ingest result (accepted, duplicate, rejected).", labelNames: ["kind", "result"], registers: [registry] });
+export const loopSignalOutcomesTotal = new Counter({ name: "orchestrator_closed_loop_signal_outcomes_total", help: "Signals reconciled by the operator, by outcome (action, ignored, no_target).", labelNames: ["kind", "result"], registers: [registry] });
 export const loopActionsTotal = new Counter({ name: "orchestrator_closed_loop_actions_total", help: "Closed-loop actions that reached a terminal phase.", labelNames: ["type", "status"], registers: [registry] });
 export const loopRetriesTotal = new Counter({ name: "orchestrator_closed_loop_retries_total", help: "Verification retries.", labelNames: ["type"], registers: [registry] });
 export const loopDuration = new Histogram({ name: "orchestrator_closed_loop_duration_seconds", help: "Time from a signal's creation to its action's terminal phase.", labelNames: ["kind"], buckets: LOOP_BUCKETS, registers: [registry] });

@@ -1,5 +1,5 @@
 // AnomalySignal: one anomaly window reported by a detection agent. The spec
-// mirrors the seed payload of POST /v1/signals/anomaly field for field.
+// mirrors the shim's POST /v1/signals/anomaly payload field for field.
 import { z } from "zod";
 import { conditions, dnsSubdomain, objectReference, observedGeneration, probability, scalarMap, timestamp, windowId, withCel } from "./meta.ts";
 

@@ -1,5 +1,5 @@
 // GuardrailPolicy: the limits that automation must stay within, kept in Git by
-// platform owners. Unset fields take the seed defaults (server-side defaulting),
+// platform owners. Unset fields take the built-in defaults (server-side defaulting),
 // so every stored policy is complete; overlapping policies combine to the most
 // restrictive value of each field.
 import { z } from "zod";

@@ -1,5 +1,5 @@
-// RcaSignal: one root-cause diagnosis. The spec mirrors the seed payload of
-// POST /v1/signals/rca.
+// RcaSignal: one root-cause diagnosis. The spec mirrors the shim's
+// POST /v1/signals/rca payload.
 import { z } from "zod";
 import { dnsSubdomain, probability, scalarMap, windowId, withCel } from "./meta.ts";
 

@@ -1,5 +1,5 @@
-// RemediationAction: one action on one target. Mirrors the seed ActionRequest
-// (type, target, scale, patch, dryRun, verify, verifyTimeoutSeconds, reason),
+// RemediationAction: one action on one target. Carries what the shim's execute
+// request carries (type, target, scale, patch, dryRun, verify, verifyTimeoutSeconds, reason),
 // plus where it came from and who approved it. The spec is immutable once
 // created except for a one-time approval, so the audit trail cannot be rewritten.
 import { z } from "zod";

@@ -37,8 +37,8 @@ const KIND = { json: "JSON patch", strategic: "strategic merge patch", merge: "m
  * same resourceVersion precondition.
  */
 async function send(c: KubeClients, namespace: string, name: string, p: PatchDocument, uid: string, target: V1Deployment | undefined, resourceVersion: string | undefined, dryRun: boolean): Promise<V1Deployment> {
-  // Strict: a field the Deployment does not have (a misspelt path, the seed's
-  // "spec.containers[0].image" as one key) is refused rather than silently dropped,
+  // Strict: a field the Deployment does not have (a misspelt path, or a dotted
+  // path such as "spec.containers[0].image" sent as one key) is refused rather than silently dropped,
   // so such a patch ends Blocked InvalidPatch instead of "changing nothing".
   const common = { name, namespace, fieldManager: FIELD_MANAGER, fieldValidation: "Strict", ...(dryRun ? { dryRun: "All" } : {}) };
   const op = dryRun ? "dryrun_patch_deployment" : "patch_deployment";
