@@ -72,12 +72,20 @@ export function dockerfileRecipe(text: string): Recipe {
   const base = m && BASES[m[1]!];
   if (!m || !base) throw new Error(`unknown base image ${from}: add its config to BASES`);
   const r: Recipe = { entrypoint: base.entrypoint, cmd: [], user: "", workingDir: "/", env: { ...base.env }, exposedPorts: [], files: [...base.files], nodeMajor: Number(m[2]) };
+  let cmdSet = false;
   for (const i of all.slice(lastFrom + 1)) {
     const a = expand(i.args);
     if (i.op === "WORKDIR") r.workingDir = posix.resolve(r.workingDir, a);
     else if (i.op === "USER") r.user = a;
-    else if (i.op === "CMD") r.cmd = jsonArray(a, "CMD");
-    else if (i.op === "ENTRYPOINT") (r.entrypoint = jsonArray(a, "ENTRYPOINT")), (r.cmd = []);
+    else if (i.op === "CMD") {
+      r.cmd = jsonArray(a, "CMD");
+      cmdSet = true;
+    }
+    else if (i.op === "ENTRYPOINT") {
+      // A new ENTRYPOINT drops the base image's CMD (not one this stage set), as Docker does.
+      r.entrypoint = jsonArray(a, "ENTRYPOINT");
+      if (!cmdSet) r.cmd = [];
+    }
     else if (i.op === "EXPOSE") r.exposedPorts.push(...a.split(/\s+/).map(port));
     else if (i.op === "ENV") {
       for (const kv of a.match(/\w+=("[^"]*"|\S+)/g) ?? []) {
@@ -119,7 +127,7 @@ export function specRecipe(spec: ImageSpec = JSON.parse(readFileSync(join(ROOT, 
     user: spec.user,
     workingDir: spec.workingDir,
     env: envMap(spec.env),
-    exposedPorts: spec.exposedPorts.map(port),
+    exposedPorts: spec.exposedPorts.map(port).sort(),
     files: spec.files,
     nodeMajor: Number(nodeVersion.split(".")[0]),
   };
@@ -134,7 +142,7 @@ export function configRecipe(config: ImageConfig, files: string[], nodeMajor: nu
     user: c.User ?? "",
     workingDir: c.WorkingDir ?? "/",
     env: envMap(c.Env),
-    exposedPorts: Object.keys(c.ExposedPorts ?? {}),
+    exposedPorts: Object.keys(c.ExposedPorts ?? {}).sort(),
     files,
     nodeMajor,
   };
