@@ -11,6 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { attachedDir, freePort, loadState, processesNaming, stopCluster } from "./controlplane/cluster.ts";
 import { cacheDir } from "./controlplane/registry.ts";
+import { buildImage } from "./support/image.ts";
 import { buildScript, extractBlocks, failedBlock, MARKER, type Substitution, tagErrors } from "./support/doctest.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -178,6 +179,15 @@ describe("the Makefile targets the README names, in the newcomer's shell", () =>
     const r = await run("make chart-lint\n", 300_000);
     expect(r.code, r.stderr + r.stdout).toBe(0);
   }, 320_000);
+
+  it("make image: a full build into a directory of the fresh HOME gives the digest of build/image", async () => {
+    const out = join(home, "image");
+    const r = await run(`SMARTOPS_IMAGE_DIR=${out} make image\n`, 600_000);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(existsSync(join(out, "oci/index.json")) && existsSync(join(out, "smartops-operator.tar"))).toBe(true);
+    // The build is reproducible: the same checkout gives the same image, whoever builds it.
+    expect(readFileSync(join(out, "digest"), "utf8")).toBe(readFileSync(join(buildImage(), "digest"), "utf8"));
+  }, 620_000);
 
   it("make run and make shim start in the foreground against $KUBECONFIG and stop on Ctrl-C", async () => {
     for (const [target, listen] of [["run", "SMARTOPS_LISTEN"], ["shim", "SMARTOPS_SHIM_LISTEN"]] as const) {

@@ -81,7 +81,7 @@ describe("OCI layout unpacking", () => {
     const { layout, descriptors } = makeLayout([{ files: { a: "x" } }]);
     const blob = join(layout, "blobs/sha256", descriptors[0]!.digest.slice("sha256:".length));
     const bytes = readFileSync(blob);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
     writeFileSync(blob, bytes);
     expect(() => unpack(readImage(layout), tmp())).toThrow(/has digest sha256:/);
   });

@@ -49,6 +49,11 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly
 export GOMODCACHE=${GOMODCACHE:-$cache/go/mod}
 export GOCACHE=${GOCACHE:-$cache/go/build}
 
+# File times and the config's creation time: the epoch unless SOURCE_DATE_EPOCH
+# says otherwise, so the digest depends on the inputs alone, not on when or where
+# (or after which commit) the image was built.
+created=${SOURCE_DATE_EPOCH:-0}
+
 # Every input of the image: the recipe, the dependency manifests, the compiler
 # settings and the operator's sources (tests excluded: they are not shipped).
 stamp=$(
@@ -57,7 +62,7 @@ stamp=$(
     cat "$root/package.json" "$root/package-lock.json" "$root/tsconfig.json" "$root/tsconfig.build.json"
     (cd "$root" && find operator/src -type f ! -name '*.test.ts' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
     go version
-    echo "$node_version $tag"
+    echo "$node_version $tag $created"
   } | sha256sum | cut -c1-16
 )
 if [ -f "$out/.complete" ] && [ "$(cat "$out/.complete")" = "$stamp" ]; then
@@ -155,10 +160,13 @@ app="$stage/app/app"
 cp "$root/package.json" "$root/package-lock.json" "$app/"
 (cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error >&2)
 rm "$app/package-lock.json"
-(cd "$root" && node_modules/.bin/tsc -p tsconfig.build.json --outDir "$app/dist")
+# npm run build, into the checkout's dist/ as the Dockerfile does: the source maps
+# name their sources relative to it, so the layer is the same wherever $out is.
+rm -rf "$root/dist"
+(cd "$root" && npm run --silent build)
+cp -a "$root/dist" "$app/dist"
 
 # --- the image -------------------------------------------------------------------
-created=${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || echo 0)}
 "$tool" -spec "$here/image.json" -tag "$tag" -created "$created" \
   -layer "base=$stage/base" -layer "node=$stage/node" -layer "app=$stage/app" \
   -layout "$out/oci" -tarball "$out/smartops-operator.tar" >"$out/digest"

@@ -1,7 +1,7 @@
 // Command image-build assembles the operator's container image without a
 // container engine: each layer is a directory staged by build.sh, written as a
-// reproducible tar (sorted entries, fixed times, owners from the spec, not from
-// the build machine), and the image config (entrypoint, command, user,
+// reproducible tar (sorted entries, one fixed time, owners from the spec, not
+// from the build machine), and the image config (entrypoint, command, user,
 // environment, working directory, ports) comes from image.json. It writes an OCI
 // image layout and a docker-archive tarball (`docker load -i`) of the same image.
 package main
