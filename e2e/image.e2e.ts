@@ -7,7 +7,7 @@
 // signal the operator then acts on. The image's config is checked against
 // tools/image/image.json and the Dockerfile.
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { CoordinationV1Api } from "@kubernetes/client-node";
@@ -16,7 +16,7 @@ import { signalName } from "../operator/src/shim/mapping.ts";
 import { freePort } from "./controlplane/cluster.ts";
 import { AGENT_RULES, installAgentRbac } from "./support/agents.ts";
 import { configRecipe, disagreements, dockerfileRecipe, specRecipe } from "./support/image-recipe.ts";
-import { buildImage, imageUser, mountServiceAccount, processCredentials, runInImage, type Unpacked, unpackImage } from "./support/image.ts";
+import { buildImage, copyUnpacked, imageUser, mountServiceAccount, processCredentials, runInImage, type Unpacked, unpackImage } from "./support/image.ts";
 import { applySmartops, clients, ensureNamespace, waitFor } from "./support/kube.ts";
 import { createDeployment, permissive, rca, signalStatus, signalToAction, waitForPhase } from "./support/loop.ts";
 import { installOperatorRbac, OPERATOR_NAMESPACE, serviceAccountToken } from "./support/operator.ts";
@@ -83,7 +83,7 @@ function expectImageUser(pid: number, pod: Unpacked) {
 beforeAll(async () => {
   const dir = buildImage();
   operatorPod = unpackImage(dir);
-  shimPod = unpackImage(dir);
+  shimPod = copyUnpacked(operatorPod);
   installOperatorRbac();
   installShimRbac();
   await ensureNamespace(c, NS);
@@ -115,6 +115,12 @@ describe("the image built without a Docker engine", () => {
     expect(disagreements(dockerfileRecipe(readFileSync(join(ROOT, "Dockerfile"), "utf8")), built)).toEqual([]);
     // The chart runs the image's own command for the operator.
     expect(chartArgs("operator")).toEqual(config.config.Cmd);
+    // The program's files belong to root: the process (65532) cannot rewrite them. Its home is its own.
+    for (const f of ["app", "app/dist/cmd/operator.js", "app/node_modules", "nodejs/bin/node"]) {
+      const st = statSync(join(operatorPod.rootfs, f));
+      expect([st.uid, st.mode & 0o022], f).toEqual([0, 0]);
+    }
+    expect(statSync(join(operatorPod.rootfs, "home/nonroot")).uid).toBe(65532);
     // No shell and no package manager in the image.
     for (const f of ["bin/sh", "usr/bin/sh", "bin/bash", "usr/bin/apt-get", "nodejs/bin/npm", "usr/bin/dpkg"]) expect(existsSync(join(operatorPod.rootfs, f)), f).toBe(false);
   });

@@ -33,6 +33,13 @@ export function unpackImage(dir: string, ref = "dev"): Unpacked {
   return { image, rootfs, remove: () => rmSync(rootfs, { recursive: true, force: true }) };
 }
 
+/** A second root filesystem of the same image (as a second Pod gets), copied rather than unpacked again. */
+export function copyUnpacked(u: Unpacked): Unpacked {
+  const rootfs = mkdtempSync(join(tmpdir(), "smartops-image-rootfs-"));
+  execFileSync("cp", ["-a", `${u.rootfs}/.`, rootfs]);
+  return { image: u.image, rootfs, remove: () => rmSync(rootfs, { recursive: true, force: true }) };
+}
+
 /** Writes a ServiceAccount's token, the cluster CA and the namespace where a Pod finds them, readable by uid. */
 export function mountServiceAccount(rootfs: string, files: { token: string; ca: string; namespace: string }, uid: number, gid: number): void {
   const dir = join(rootfs, SERVICEACCOUNT_DIR);
