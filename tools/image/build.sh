@@ -70,7 +70,7 @@ if [ -f "$out/.complete" ] && [ "$(cat "$out/.complete")" = "$stamp" ]; then
   exit 0
 fi
 start=$(date +%s)
-echo "building the image $tag into $out (cold: a few minutes on 2 cores)" >&2
+echo "building the image $tag into $out (about a minute on 2 cores)" >&2
 
 # --- the builder, keyed by its own sources -----------------------------------
 tool_stamp=$(cat "$here/go.mod" "$here/go.sum" "$here/main.go" <(go version) | sha256sum | cut -c1-16)
