@@ -65,6 +65,10 @@ helm: ## build helm into the cache from tools/helm/go.mod (no-op when up to date
 chart-lint: helm ## helm lint and helm template of charts/smartops-operator, in each install shape
 	tools/helm/lint.sh
 
+.PHONY: image
+image: deps ## build the container image without Docker: OCI layout and `docker load` tarball in build/image (no-op when up to date)
+	@tools/image/build.sh >/dev/null
+
 .PHONY: controlplane
 controlplane: ## build the local control plane into the cache (no-op when up to date)
 	@e2e/controlplane/build.sh >/dev/null
@@ -118,7 +122,7 @@ test-unit: deps ## unit tests (vitest)
 	npx vitest run --project unit
 
 .PHONY: test-e2e
-test-e2e: deps controlplane helm ## e2e tests on a real local control plane (or SMARTOPS_E2E_KUBECONFIG)
+test-e2e: deps controlplane helm image ## e2e tests on a real local control plane (or SMARTOPS_E2E_KUBECONFIG)
 	npx vitest run --project e2e
 
 .PHONY: test
@@ -139,4 +143,4 @@ bench-shim: deps controlplane ## shim POST → CR latency at 200 requests/s, sus
 
 .PHONY: clean
 clean: ## remove build output and local tools (not the control plane cache)
-	rm -rf dist node_modules .tools
+	rm -rf dist build node_modules .tools

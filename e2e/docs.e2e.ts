@@ -4,13 +4,14 @@
 // HOME (no ~/.cache, nothing in it), the machine's node first on PATH (Node 20
 // here, so the Makefile's own Node 22 is what runs the project), no .tools on PATH.
 // SMARTOPS_CACHE points at the already-built control plane so nothing rebuilds.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { attachedDir, freePort, loadState, processesNaming, stopCluster } from "./controlplane/cluster.ts";
 import { cacheDir } from "./controlplane/registry.ts";
+import { buildImage } from "./support/image.ts";
 import { buildScript, extractBlocks, failedBlock, MARKER, type Substitution, tagErrors } from "./support/doctest.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -178,6 +179,17 @@ describe("the Makefile targets the README names, in the newcomer's shell", () =>
     const r = await run("make chart-lint\n", 300_000);
     expect(r.code, r.stderr + r.stdout).toBe(0);
   }, 320_000);
+
+  it("make image: a full build into a directory of the fresh HOME gives the digest of build/image", async () => {
+    const out = join(home, "image");
+    // npm ci --omit=dev takes the packages from the machine's npm cache, offline (what `make deps` fetched).
+    const npmCache = execFileSync("npm", ["config", "get", "cache"], { encoding: "utf8" }).trim();
+    const r = await run(`export npm_config_cache=${npmCache} npm_config_offline=true\nSMARTOPS_IMAGE_DIR=${out} make image\n`, 600_000);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(existsSync(join(out, "oci/index.json")) && existsSync(join(out, "smartops-operator.tar"))).toBe(true);
+    // The build is reproducible: the same checkout gives the same image, whoever builds it.
+    expect(readFileSync(join(out, "digest"), "utf8")).toBe(readFileSync(join(buildImage(), "digest"), "utf8"));
+  }, 620_000);
 
   it("make run and make shim start in the foreground against $KUBECONFIG and stop on Ctrl-C", async () => {
     for (const [target, listen] of [["run", "SMARTOPS_LISTEN"], ["shim", "SMARTOPS_SHIM_LISTEN"]] as const) {
