@@ -57,7 +57,7 @@ async function cluster(status: (s: string) => void): Promise<Cluster> {
       unregister(state);
     }
   }
-  status("building (first time: about 6 minutes) and starting etcd, kube-apiserver, controller-manager, scheduler, KWOK");
+  status("building (first time: about 6 minutes on a quiet 2-core machine, up to half an hour on a busy one) and starting etcd, kube-apiserver, controller-manager, scheduler, KWOK");
   const state = await startCluster({ dir, detached: true, log: (l) => status(l) });
   register(state);
   return { kubeconfig: state.kubeconfig, kubectl: join(state.binDir, "kubectl"), local: true };
