@@ -61,6 +61,10 @@ verify-generated: deps ## fail when crds/ or docs/api.md differ from what the sc
 helm: ## build helm into the cache from tools/helm/go.mod (no-op when up to date)
 	@tools/helm/build.sh >/dev/null
 
+.PHONY: prometheus
+prometheus: ## build prometheus and promtool into the cache from tools/prometheus/go.mod (no-op when up to date)
+	@tools/prometheus/build.sh >/dev/null
+
 .PHONY: chart-lint
 chart-lint: helm ## helm lint and helm template of charts/smartops-operator, in each install shape
 	tools/helm/lint.sh
@@ -122,7 +126,7 @@ test-unit: deps ## unit tests (vitest)
 	npx vitest run --project unit
 
 .PHONY: test-e2e
-test-e2e: deps controlplane helm image ## e2e tests on a real local control plane (or SMARTOPS_E2E_KUBECONFIG)
+test-e2e: deps controlplane helm image prometheus ## e2e tests on a real local control plane (or SMARTOPS_E2E_KUBECONFIG)
 	npx vitest run --project e2e
 
 .PHONY: test
