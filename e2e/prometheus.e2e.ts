@@ -118,7 +118,7 @@ describe("Prometheus scraping the operator and shim through a closed-loop run", 
     const byExpr = (panel: string) => results.get(queries.find((q) => q.panel === panel)!.expr)!;
     expect(byExpr("Leader").map((s) => Number(s.value[1]))).toEqual([1]);
     expect(byExpr("Guardrail blocks by reason").map((s) => s.metric.reason)).toContain("CooldownActive");
-    expect(byExpr("Actions by type and result").filter((s) => Number(s.value[1]) > 0).map((s) => `${s.metric.action_type}/${s.metric.status}`)).toEqual(expect.arrayContaining(["restart/Succeeded", "scale/Succeeded"]));
+    expect(byExpr("Actions by type and result").filter((s) => Number(s.value[1]) > 0).map((s) => `${s.metric.action_type}/${s.metric.status}`)).toEqual(expect.arrayContaining(["restart/succeeded", "scale/succeeded", "restart/blocked"]));
     expect(byExpr("Verification outcomes").filter((s) => Number(s.value[1]) > 0).map((s) => s.metric.status)).toContain("SUCCESS");
     expect(byExpr("Shim requests by route and code").filter((s) => Number(s.value[1]) > 0).map((s) => s.metric.code)).toContain("200");
     expect(Number(byExpr("MTTR (mean signal → recovery)")[0]!.value[1])).toBeGreaterThan(0);

@@ -20,6 +20,10 @@ export function queueMetrics(name: string): QueueMetrics {
 }
 
 export function reconcileMetrics(controller: string): ReconcileMetrics {
+  // Exported at 0 from the start, as controller-runtime does: a healthy
+  // controller's error rate is 0, not "no data" (the dashboard's panel and any
+  // rate() over it need the series to exist before the first error).
+  reconcileErrorsTotal.inc({ controller }, 0);
   return {
     reconcileTotal: (result) => reconcileTotal.inc({ controller, result }),
     reconcileErrors: () => reconcileErrorsTotal.inc({ controller }),
