@@ -17,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../lib/go-build.sh
 . "$here/../lib/go-build.sh"
 module_version=$(awk '$1=="github.com/prometheus/prometheus"{print $2}' "$here/go.mod")
-# Module v0.316.0 is Prometheus 3.16.0.
+# Module v0.315.1 is Prometheus 3.15.1 (the newest whose go.mod asks for no more than Go 1.26.0).
 version=$(echo "$module_version" | awk -F. '{printf "%d.%d.%d", substr($2, 1, 1), substr($2, 2), $3}')
 
 go_build_begin prometheus
