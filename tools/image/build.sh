@@ -9,8 +9,8 @@
 #   app   /app: package.json, production node_modules (npm ci --omit=dev) and
 #         dist/ compiled from operator/src (what `npm run build` emits)
 # and the config of image.json (entrypoint, command, user, environment). The
-# image builder is tools/image/main.go (go-containerregistry), built into the
-# cache like tools/helm. It writes build/image/oci (an OCI image layout) and
+# image builder is tools/image/builder (go-containerregistry), built into the
+# cache by its build.sh on the pattern of every Go tool here (tools/lib/go-build.sh). It writes build/image/oci (an OCI image layout) and
 # build/image/smartops-operator.tar (`docker load -i`), both outside git.
 # A stamp of every input decides whether anything needs doing.
 #
@@ -45,10 +45,6 @@ node_integrity="sha512-qHnz5tFsHoj/WM+uRENVjWONi5hVvmwrgq8A4V76KpuVNAc4+jwK8x4gw
   exit 1
 }
 
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly
-export GOMODCACHE=${GOMODCACHE:-$cache/go/mod}
-export GOCACHE=${GOCACHE:-$cache/go/build}
-
 # File times and the config's creation time: the epoch unless SOURCE_DATE_EPOCH
 # says otherwise, so the digest depends on the inputs alone, not on when or where
 # (or after which commit) the image was built.
@@ -58,7 +54,7 @@ created=${SOURCE_DATE_EPOCH:-0}
 # settings and the operator's sources (tests excluded: they are not shipped).
 stamp=$(
   {
-    cat "$here/go.mod" "$here/go.sum" "$here/main.go" "$here/build.sh" "$here/image.json"
+    cat "$here/builder/go.mod" "$here/builder/go.sum" "$here/builder/main.go" "$here/build.sh" "$here/image.json"
     cat "$root/package.json" "$root/package-lock.json" "$root/tsconfig.json" "$root/tsconfig.build.json"
     (cd "$root" && find operator/src -type f ! -name '*.test.ts' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
     go version
@@ -73,12 +69,7 @@ start=$(date +%s)
 echo "building the image $tag into $out (about a minute on 2 cores)" >&2
 
 # --- the builder, keyed by its own sources -----------------------------------
-tool_stamp=$(cat "$here/go.mod" "$here/go.sum" "$here/main.go" <(go version) | sha256sum | cut -c1-16)
-tool="$cache/image/tool/$tool_stamp/image-build"
-if [ ! -x "$tool" ]; then
-  mkdir -p "$(dirname "$tool")"
-  (cd "$here" && go build -trimpath -ldflags "-s -w" -o "$tool.tmp" .) && mv "$tool.tmp" "$tool"
-fi
+tool="$("$here/builder/build.sh")/bin/image-build"
 
 # --- pinned downloads, verified ------------------------------------------------
 downloads="$cache/image/downloads"

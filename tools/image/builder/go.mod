@@ -1,4 +1,4 @@
-module github.com/smartops/smartops-operator/tools/image
+module github.com/smartops/smartops-operator/tools/image/builder
 
 go 1.26.0
 
