@@ -8,4 +8,4 @@ source "$(dirname "$0")/../../lib/go-build.sh"
 
 go_build_begin image-builder "$(dirname "$0")/main.go"
 go_build . "$out/bin/image-build" -ldflags "-s -w"
-go_build_end "go-containerregistry $(awk '$1=="github.com/google/go-containerregistry"{print $2}' "$(dirname "$0")/go.mod")"
+go_build_end "go-containerregistry $(awk '/github.com\/google\/go-containerregistry /{print $NF; exit}' "$(dirname "$0")/go.mod")"
