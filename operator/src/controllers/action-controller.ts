@@ -15,7 +15,8 @@ import { type RemediationActionStatus, TERMINAL_PHASES } from "../api/v1alpha1/r
 import { isConflict, isNotFound, isTooManyRequests, KubeError, type KubeClients } from "../k8s/client.ts";
 import type { EventRecorder } from "../k8s/events.ts";
 import { readDeployment } from "../k8s/deployments.ts";
-import { execute, type ExecutionResult, type Intent, stampOf } from "../k8s/executors/index.ts";
+import type { Intent } from "../api/v1alpha1/remediation-action.ts";
+import { execute, type ExecutionResult, stampOf } from "../k8s/executors/index.ts";
 import { previewPatch } from "../k8s/executors/patch.ts";
 import { PatchTextError } from "../remediation/patch-document.ts";
 import { failpoint, throwpoint } from "../k8s/failpoints.ts";

@@ -4,7 +4,7 @@
 import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import type { RemediationAction } from "../api/v1alpha1/objects.ts";
 import { BlockReason, type BlockReasonName } from "../api/v1alpha1/reasons.ts";
-import type { Intent } from "../k8s/executors/index.ts";
+import type { Intent } from "../api/v1alpha1/remediation-action.ts";
 import type { FieldChange } from "../remediation/change.ts";
 import { unhealthyPods } from "../remediation/rollout.ts";
 

@@ -236,3 +236,5 @@ export const remediationActionStatus = z
 
 export type RemediationActionSpec = z.infer<typeof remediationActionSpec>;
 export type RemediationActionStatus = z.infer<typeof remediationActionStatus>;
+/** The concrete change an action makes, recorded before it is made (status.intent). */
+export type Intent = NonNullable<RemediationActionStatus["intent"]>;

@@ -7,7 +7,7 @@ import { restart } from "./restart.ts";
 import { scale } from "./scale.ts";
 import type { ExecutionResult, ExecutorInput } from "./types.ts";
 
-export type { ExecutionResult, ExecutorInput, Intent } from "./types.ts";
+export type { ExecutionResult, ExecutorInput } from "./types.ts";
 export { stampOf } from "./stamp.ts";
 
 const EXECUTORS: Record<ActionType, (c: KubeClients, input: ExecutorInput) => Promise<ExecutionResult>> = {

@@ -1,8 +1,6 @@
 import type { V1Deployment } from "@kubernetes/client-node";
 import type { RemediationAction } from "../../api/v1alpha1/objects.ts";
-import type { RemediationActionStatus } from "../../api/v1alpha1/remediation-action.ts";
-
-export type Intent = NonNullable<RemediationActionStatus["intent"]>;
+import type { Intent } from "../../api/v1alpha1/remediation-action.ts";
 
 export interface ExecutorInput {
   action: RemediationAction;
