@@ -189,7 +189,3 @@ function decide(what: string, resolved: ResolvedRule, rules: SignalRules, missin
 function ignore(reason: ReasonName, message: string, verified: boolean): SignalDecision {
   return { kind: "ignore", reason, message, verified };
 }
-
-// Re-exported for operator/src/shim/mapping.ts, which still imports it from here;
-// new code imports it from names.ts.
-export { fnv1a32 } from "./names.ts";

@@ -8,7 +8,7 @@ import type { AnomalySignalSpec } from "../api/v1alpha1/anomaly-signal.ts";
 import type { RcaSignalSpec } from "../api/v1alpha1/rca-signal.ts";
 import type { FieldIssue } from "../api/v1alpha1/validation.ts";
 import { type JsonPatchOp, type PatchDocument, patchToText } from "../remediation/patch-document.ts";
-import { fnv1a32 } from "../remediation/rules.ts";
+import { fnv1a32 } from "../remediation/names.ts";
 import type { ExecuteRequest, PatchRequest, RestartRequest, ScaleRequest } from "./requests.ts";
 
 export const SHIM_ANNOTATIONS = {
