@@ -2,6 +2,7 @@
 // goes through, so each call is counted, timed, and fails with a status code.
 import * as k8s from "@kubernetes/client-node";
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { LRUCache } from "lru-cache";
 import { createHash } from "node:crypto";
 import type { AgentOptions } from "node:https";
 import { describeApiError, sanitizeApiError } from "../runtime/api-errors.ts";
@@ -56,20 +57,15 @@ export function poolConnections(kc: k8s.KubeConfig): void {
   const target = kc as unknown as DispatcherFactory;
   const original = target.createDispatcher?.bind(kc);
   if (!original || target.smartopsPooled) return;
-  const pools = new Map<string, unknown>();
+  // A handful of identities at most (certificate rotation); the least recently used is closed beyond that.
+  const pools = new LRUCache<string, object>({ max: 4, dispose: (pool) => void (pool as { close?: () => Promise<void> }).close?.().catch(() => undefined) });
   target.createDispatcher = (cluster, opts) => {
     const key = createHash("sha256")
       .update(JSON.stringify([cluster?.server, opts.rejectUnauthorized, opts.servername, String(opts.ca ?? ""), String(opts.cert ?? ""), String(opts.key ?? ""), String(opts.pfx ?? "")]))
       .digest("hex");
     let pool = pools.get(key);
     if (pool === undefined) {
-      pool = original(cluster, opts);
-      // A handful of identities at most (certificate rotation); close the oldest beyond that.
-      if (pools.size >= 4) {
-        const [oldestKey, oldest] = pools.entries().next().value as [string, { close?: () => Promise<void> }];
-        pools.delete(oldestKey);
-        void oldest.close?.().catch(() => undefined);
-      }
+      pool = original(cluster, opts) as object;
       pools.set(key, pool);
     }
     return pool;

@@ -2,6 +2,7 @@
 // event within the window updates the existing Event's series instead of
 // creating a new object, as client-go's recorder does.
 import { V1MicroTime } from "@kubernetes/client-node";
+import { LRUCache } from "lru-cache";
 import { randomBytes } from "node:crypto";
 import { call, FIELD_MANAGER, type KubeClients, mergePatch } from "./client.ts";
 
@@ -21,7 +22,8 @@ const SERIES_WINDOW_MS = 10 * 60 * 1000;
 const MAX_TRACKED = 4096;
 
 export function eventRecorder(c: KubeClients, instance: string, onError: (err: unknown) => void = () => {}): EventRecorder {
-  const seen = new Map<string, { name: string; count: number; last: number }>();
+  // The series this process is extending, the least recently recorded dropped first.
+  const seen = new LRUCache<string, { name: string; count: number; last: number }>({ max: MAX_TRACKED });
   return {
     record(regarding, type, reason, action, note) {
       const key = [regarding.namespace, regarding.kind, regarding.name, type, reason, note].join("\u0000");
@@ -41,7 +43,6 @@ export function eventRecorder(c: KubeClients, instance: string, onError: (err: u
           return;
         }
         const name = `${regarding.name.slice(0, 200)}.${randomBytes(8).toString("hex")}`;
-        if (seen.size >= MAX_TRACKED) seen.delete(seen.keys().next().value!);
         seen.set(key, { name, count: 1, last: now });
         await call("create_event", () =>
           c.events.createNamespacedEvent({

@@ -4,6 +4,7 @@
 // Accepted and rejected tokens live in separate caches, so a flood of random
 // tokens can neither push a good token out nor make a review per request.
 import { createHash } from "node:crypto";
+import { LRUCache } from "lru-cache";
 import type { AccessRequest, ShimBackend, UserInfo } from "./backend.ts";
 import { shimAuthDecisionsTotal } from "./metrics.ts";
 
@@ -13,37 +14,18 @@ export type AuthnResult =
   | { ok: true; user: UserInfo; key: string; anonymous: boolean }
   | { ok: false; message: string };
 
-interface Entry<T> {
-  value: T;
-  expires: number;
-}
-
-class TtlCache<T> {
-  private readonly map = new Map<string, Entry<T>>();
-  private readonly ttlMs: number;
-  private readonly max: number;
-  private readonly now: () => number;
+/** At most `max` entries, each for `ttlMs`; the least recently used goes first when full. */
+class TtlCache<T extends object> {
+  private readonly lru: LRUCache<string, T> | undefined;
   constructor(ttlMs: number, max: number, now: () => number) {
-    this.ttlMs = ttlMs;
-    this.max = max;
-    this.now = now;
+    // ttlResolution 0: the clock is read on every check (tests pass a fake one).
+    this.lru = ttlMs > 0 ? new LRUCache<string, T>({ max, ttl: ttlMs, ttlResolution: 0, perf: { now } }) : undefined;
   }
   get(key: string): T | undefined {
-    const e = this.map.get(key);
-    if (!e) return undefined;
-    if (e.expires <= this.now()) {
-      this.map.delete(key);
-      return undefined;
-    }
-    return e.value;
+    return this.lru?.get(key);
   }
   set(key: string, value: T): void {
-    if (this.ttlMs <= 0) return;
-    if (this.map.size >= this.max) {
-      const first = this.map.keys().next();
-      if (!first.done) this.map.delete(first.value);
-    }
-    this.map.set(key, { value, expires: this.now() + this.ttlMs });
+    this.lru?.set(key, value);
   }
 }
 

@@ -1,5 +1,6 @@
 // Per-identity token buckets. State is per replica on purpose: a limit that
 // protects this process's API-server budget needs no coordination.
+import { LRUCache } from "lru-cache";
 
 export interface RateLimitConfig {
   /** Tokens added per second. */
@@ -15,14 +16,14 @@ interface Bucket {
 
 export class RateLimiter {
   readonly config: RateLimitConfig;
-  private readonly buckets = new Map<string, Bucket>();
+  /** The least recently used bucket is dropped when full: a full bucket forgets nothing that matters. */
+  private readonly buckets: LRUCache<string, Bucket>;
   private readonly now: () => number;
-  private readonly maxKeys: number;
 
   constructor(config: RateLimitConfig, now: () => number = () => performance.now(), maxKeys = 10_000) {
     this.config = config;
     this.now = now;
-    this.maxKeys = maxKeys;
+    this.buckets = new LRUCache<string, Bucket>({ max: maxKeys });
   }
 
   /** Takes one token; when none is left, says how many seconds until one is. */
@@ -33,23 +34,14 @@ export class RateLimiter {
     if (b) {
       b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * ratePerSecond);
       b.at = now;
-      this.buckets.delete(key);
     } else {
       b = { tokens: burst, at: now };
-      this.evict();
+      this.buckets.set(key, b);
     }
-    this.buckets.set(key, b);
     if (b.tokens >= 1) {
       b.tokens -= 1;
       return { allowed: true };
     }
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - b.tokens) / ratePerSecond)) };
-  }
-
-  /** Drops the least recently used bucket when full (a full bucket forgets nothing that matters). */
-  private evict(): void {
-    if (this.buckets.size < this.maxKeys) return;
-    const oldest = this.buckets.keys().next();
-    if (!oldest.done) this.buckets.delete(oldest.value);
   }
 }
