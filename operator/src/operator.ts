@@ -78,6 +78,9 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
   const pods = informer<V1Pod>(`/api/v1${ns}/pods`, "pods");
   // Pod ownership is decided through the ReplicaSets' controller references.
   const replicaSets = informer<V1ReplicaSet>(`/apis/apps/v1${ns}/replicasets`, "replicasets");
+  // Indexes instead of scans on every event (client-go's Indexers): actions by the
+  // Deployment they target; list(namespace) is indexed by every informer.
+  actions.inf.addIndex("target", (a) => [targetKey(a)]);
   const all = [anomalies, rcas, actions, policies, deployments, pods, replicaSets];
   for (const { resource, inf } of all) {
     inf.on("error", (_err, info) => informerRestartsTotal.inc({ resource, reason: `${info.phase}_error` }));
@@ -118,7 +121,8 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
     new Set(actions.inf.list(namespace).filter((a) => !TERMINAL_PHASES.has(a.status?.phase ?? "Pending")).map(targetKey));
 
   const enqueueTarget = (namespace: string, name: string) => {
-    if (openActionTargets(namespace).has(`${namespace}/${name}`)) queues?.actions.add(`${namespace}/${name}`);
+    const key = `${namespace}/${name}`;
+    if (actions.inf.byIndex("target", key).some((a) => !TERMINAL_PHASES.has(a.status?.phase ?? "Pending"))) queues?.actions.add(key);
   };
   const enqueuePolicies = (namespace: string) => {
     for (const p of [...policies.inf.list(namespace), ...(namespace === cfg.operatorNamespace ? [] : policies.inf.list(cfg.operatorNamespace))]) {
@@ -148,7 +152,10 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
   deployments.inf.on("delete", onDeployment);
   const onPod = (p: V1Pod) => {
     const namespace = p.metadata?.namespace ?? "";
-    const owner = owningDeploymentName(p, replicaSets.inf.list(namespace));
+    // The pod's controlling ReplicaSet by name, then ownership checked by uid.
+    const rsName = controllerOf(p, "ReplicaSet")?.name;
+    const rs = rsName ? replicaSets.inf.get(namespace, rsName) : undefined;
+    const owner = rs ? owningDeploymentName(p, [rs]) : undefined;
     if (owner) enqueueTarget(namespace, owner);
   };
   pods.inf.on("update", (_old, p) => onPod(p));

@@ -175,6 +175,41 @@ describe("Informer", () => {
     expect(errors).toEqual([]);
   });
 
+  it("keeps its indexes in step with watch adds, updates, deletes and relists", async () => {
+    const srv = await server();
+    let items = [obj("a", 1, { spec: { v: 1 } }), obj("b", 2, { spec: { v: 2 } })];
+    let rv = "2";
+    srv.handler = paginate(() => items, () => rv);
+    srv.watches.push((w) => {
+      w.event("ADDED", { ...watchObj("c", 3), spec: { v: 1 } });
+      w.event("MODIFIED", { ...watchObj("a", 4), spec: { v: 2 } }); // moves from v=1 to v=2
+      w.event("ADDED", { ...watchObj("x", 5), metadata: { ...watchObj("x", 5).metadata, namespace: "other" }, spec: { v: 1 } });
+      w.event("DELETED", { ...watchObj("b", 6), spec: { v: 2 } });
+      items = [obj("c", 3, { spec: { v: 1 } }), obj("d", 7, { spec: { v: 3 } })];
+      rv = "7";
+      w.event("ERROR", statusBody(410, "Expired", "too old resource version: 6 (7)"));
+    });
+    const { inf, events } = informer(srv.url);
+    inf.addIndex("v", (o) => [String(o.spec?.v)]);
+    expect(() => inf.addIndex("v", () => [])).toThrow(/twice/);
+    const names = (value: string) => inf.byIndex("v", value).map((o) => o.metadata!.name!).sort();
+    const seen: Record<string, string[]>[] = [];
+    inf.on("delete", () => seen.push({ v1: names("1"), v2: names("2"), ns: inf.list("ns").map((o) => o.metadata!.name!).sort(), other: inf.list("other").map((o) => o.metadata!.name!) }));
+    inf.start();
+    expect(() => inf.addIndex("late", () => [])).toThrow(/after start/);
+    await until("the relist's watch", () => srv.watchRequests().length === 2);
+    // At the watch's DELETE of b: a moved to v=2, c and x (another namespace) added under v=1.
+    expect(seen[0]).toEqual({ v1: ["c", "x"], v2: ["a"], ns: ["a", "c"], other: ["x"] });
+    // After the relist, only what the list returned: a and x vanished, d came.
+    expect(events.at(-1)).toMatch(/^delete/);
+    expect(names("1")).toEqual(["c"]);
+    expect(names("2")).toEqual([]);
+    expect(names("3")).toEqual(["d"]);
+    expect(inf.list("other")).toEqual([]);
+    expect(inf.list("ns").map((o) => o.metadata?.name).sort()).toEqual(["c", "d"]);
+    expect(() => inf.byIndex("nope", "1")).toThrow(/no index/);
+  });
+
   it("relists on an ERROR event with code 410", async () => {
     const srv = await server();
     let items = [obj("a", 1), obj("b", 2)];

@@ -87,6 +87,9 @@ export class Informer<T extends KubernetesObject> {
   readonly #handlers: HandlerSets<T> = { add: new Set(), update: new Set(), delete: new Set(), error: new Set(), expired: new Set(), state: new Set() };
 
   #cache = new Map<string, T>();
+  /** Index name → index value → cache keys; "namespace" always, others from addIndex. */
+  #indexers = new Map<string, (obj: T) => readonly string[]>([["namespace", (o) => [o.metadata?.namespace ?? ""]]]);
+  #indices = new Map<string, Map<string, Set<string>>>([["namespace", new Map()]]);
   #resourceVersion = "";
   #synced = false;
   #syncWaiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
@@ -183,8 +186,46 @@ export class Informer<T extends KubernetesObject> {
   }
 
   list(namespace?: string): T[] {
-    const all = [...this.#cache.values()];
-    return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
+    return namespace === undefined ? [...this.#cache.values()] : this.byIndex("namespace", namespace);
+  }
+
+  /**
+   * Declares an index (client-go's Indexers): `values` says under which values an
+   * object is found by byIndex. Declared before start(), so every object passes it.
+   */
+  addIndex(name: string, values: (obj: T) => readonly string[]): void {
+    if (this.#loop) throw new Error(`informer ${this.path}: index ${name} declared after start`);
+    if (this.#indexers.has(name)) throw new Error(`informer ${this.path}: index ${name} declared twice`);
+    this.#indexers.set(name, values);
+    this.#indices.set(name, new Map());
+  }
+
+  /** The cached objects an index files under `value` (read-only, like get). */
+  byIndex(name: string, value: string): T[] {
+    const index = this.#indices.get(name);
+    if (!index) throw new Error(`informer ${this.path}: no index ${name}`);
+    const out: T[] = [];
+    for (const key of index.get(value) ?? []) {
+      const obj = this.#cache.get(key);
+      if (obj) out.push(obj);
+    }
+    return out;
+  }
+
+  #index(key: string, obj: T, add: boolean): void {
+    for (const [name, values] of this.#indexers) {
+      const index = this.#indices.get(name)!;
+      for (const v of values(obj)) {
+        let keys = index.get(v);
+        if (add) {
+          if (!keys) index.set(v, (keys = new Set()));
+          keys.add(key);
+        } else if (keys) {
+          keys.delete(key);
+          if (keys.size === 0) index.delete(v);
+        }
+      }
+    }
   }
 
   /**
@@ -314,6 +355,8 @@ export class Informer<T extends KubernetesObject> {
     const next = new Map<string, T>();
     for (const obj of items) next.set(objectKey(obj), obj);
     this.#cache = next;
+    for (const index of this.#indices.values()) index.clear();
+    for (const [key, obj] of next) this.#index(key, obj, true);
     this.#resourceVersion = resourceVersion;
     for (const [key, obj] of next) {
       const old = previous.get(key);
@@ -406,7 +449,9 @@ export class Informer<T extends KubernetesObject> {
         const obj = this.#normalize(raw);
         const key = objectKey(obj);
         const old = this.#cache.get(key);
+        if (old) this.#index(key, old, false);
         this.#cache.set(key, obj);
+        this.#index(key, obj, true);
         if (old) this.#emit("update", (h) => h(old, obj));
         else this.#emit("add", (h) => h(obj));
         break;
@@ -414,6 +459,8 @@ export class Informer<T extends KubernetesObject> {
       case "DELETED": {
         const obj = this.#normalize(raw);
         const key = objectKey(obj);
+        const old = this.#cache.get(key);
+        if (old) this.#index(key, old, false);
         this.#cache.delete(key);
         this.#emit("delete", (h) => h(obj, { finalStateUnknown: false }));
         break;
