@@ -165,6 +165,10 @@ export function stopCluster(state: ClusterState, opts: { keepDir?: boolean } = {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline && running.some((p) => isOurs(state, p.pid))) sleepSync(100);
   for (const p of running) signalOurs(state, p.pid, "SIGKILL");
+  // SIGKILL is delivered asynchronously: on a loaded machine a process can still
+  // be running for a moment after kill() returned. Return only once it is gone.
+  const killDeadline = Date.now() + 5_000;
+  while (Date.now() < killDeadline && running.some((p) => isOurs(state, p.pid))) sleepSync(20);
   if (!opts.keepDir) rmSync(state.dir, { recursive: true, force: true });
 }
 
