@@ -74,7 +74,7 @@ const seconds = (max: number) => z.int32().min(0).max(max);
 export const cooldowns = z
   .object({
     scale: seconds(86400).default(300).describe("Seconds between two scale actions on one Deployment."),
-    restart: seconds(86400).default(300).describe("Seconds between two restarts of one Deployment (seeds: 120 or 300; the safer 300 is the default)."),
+    restart: seconds(86400).default(300).describe("Seconds between two restarts of one Deployment (300 by default)."),
     patch: seconds(86400).default(300).describe("Seconds between two patches of one Deployment."),
     deletePod: seconds(86400).default(300).describe("Seconds between two pod evictions on one Deployment."),
   })
@@ -103,7 +103,7 @@ export const guardrailPolicySpec = z
       z
         .object({
           min: z.int32().min(0).max(1000).default(1).describe("Fewest replicas an action may leave."),
-          max: z.int32().min(1).max(1000).default(8).describe("Most replicas an action may set (seeds: 8 in dev, 10 elsewhere; 8 is the default)."),
+          max: z.int32().min(1).max(1000).default(8).describe("Most replicas an action may set (8 by default)."),
           maxStep: z.int32().min(1).max(1000).default(2).describe("Largest change of replicas in one action."),
         })
         .strict()
@@ -132,14 +132,14 @@ export const guardrailPolicySpec = z
     approval: z
       .object({
         scale: approvalTier.default("None").describe("Whether scale actions wait for a human."),
-        restart: approvalTier.default("None").describe("Whether restarts wait for a human (seed 004: a single restart needs none)."),
+        restart: approvalTier.default("None").describe("Whether restarts wait for a human (by default a single restart needs none: it is reversible)."),
         patch: approvalTier.default("None").describe("Whether patches wait for a human."),
         deletePod: approvalTier.default("None").describe("Whether evictions wait for a human."),
         timeoutSeconds: z.int32().min(10).max(604800).default(1800).describe("How long an action waits for approval before it ends Expired."),
       })
       .strict()
       .default({ scale: "None", restart: "None", patch: "None", deletePod: "None", timeoutSeconds: 1800 })
-      .describe("Human-approval tiers per action type (seed 004)."),
+      .describe("Human-approval tiers per action type."),
     signals: z
       .object({
         minScore: probability.default(0).describe("Anomaly signals scoring below this produce no action."),
@@ -147,7 +147,7 @@ export const guardrailPolicySpec = z
         unverified: z
           .enum(["DryRun", "Ignore"])
           .default("DryRun")
-          .describe("What to do with a signal lacking modelVersion, confidence or causes: force its action to dry-run (seed §9.4.4) or ignore it."),
+          .describe("What to do with a signal lacking modelVersion, confidence or causes: force its action to dry-run, or ignore it."),
         scaleStep: z.int32().min(1).max(10).default(1).describe("Replicas a scale-up rule adds."),
       })
       .strict()
@@ -168,7 +168,7 @@ export const guardrailPolicySpec = z
       })
       .strict()
       .optional()
-      .describe("Signal -> action rules; defaults come from the seeds."),
+      .describe("Signal -> action rules; the defaults are listed in docs/guardrails.md."),
     allowedActions: z
       .array(actionType)
       .max(4)

@@ -209,7 +209,7 @@ export const remediationActionStatus = z
       .object({
         status: z
           .enum(["IN_PROGRESS", "SUCCESS", "TIMED_OUT", "FAILED"])
-          .describe("Outcome in the seed's terms (SUCCESS, TIMED_OUT, FAILED), or IN_PROGRESS while verifying."),
+          .describe("Outcome as the HTTP API reports it (SUCCESS, TIMED_OUT, FAILED), or IN_PROGRESS while verifying."),
         message: z.string().max(4096).optional().describe("What the last check observed."),
         attempts: z.int32().min(0).optional().describe("Verification attempts made (the first plus retries)."),
         deadline: timestamp.optional().describe("When the current attempt times out; kept in status so a restarted operator resumes the same window."),
