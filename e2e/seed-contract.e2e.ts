@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AGENT_RULES, installAgentRbac } from "./support/agents.ts";
 import { type GoldenCase, goldenMismatches } from "./support/golden.ts";
 import { applySmartops, clients, ensureNamespace, FIELD_MANAGER, waitFor } from "./support/kube.ts";
-import { createDeployment, permissive, policy, TERMINAL, waitForPhase } from "./support/loop.ts";
+import { createDeployment, permissive, TERMINAL, waitForPhase } from "./support/loop.ts";
 import { type OperatorProcess, operatorUnderOwnRbac, serviceAccountToken } from "./support/operator.ts";
 import { type ShimProcess, shimUnderOwnRbac } from "./support/shim.ts";
 
@@ -26,13 +26,7 @@ const pods: Record<string, string> = {};
 
 /** A policy for one Deployment (by its name label): no cooldowns or rates unless the case is about them. */
 const only = (deployment: string, spec: Record<string, unknown>) =>
-  policy(NS, `only-${deployment}`, {
-    targets: { selector: { matchLabels: { "app.kubernetes.io/name": deployment } } },
-    cooldownSeconds: { scale: 0, restart: 0, patch: 0, deletePod: 0 },
-    rateLimits: { maxActionsPerHour: 1000, maxScaleIncreasePer15Minutes: 100 },
-    replicas: { min: 1, max: 10, maxStep: 10 },
-    ...spec,
-  });
+  permissive(NS, { targets: { selector: { matchLabels: { "app.kubernetes.io/name": deployment } } }, replicas: { min: 1, max: 10, maxStep: 10 }, ...spec }, `only-${deployment}`);
 
 async function send(r: GoldenCase["request"]): Promise<{ status: number; body: unknown }> {
   // The seed's namespace is the suite's; pod names are the cluster's.

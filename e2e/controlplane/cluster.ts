@@ -161,14 +161,16 @@ function allProcesses(state: ClusterState): ProcessState[] {
 export function stopCluster(state: ClusterState, opts: { keepDir?: boolean } = {}): void {
   stopAttached(state);
   const running = allProcesses(state);
+  const waitGone = (ms: number) => {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline && running.some((p) => isOurs(state, p.pid))) sleepSync(50);
+  };
   for (const p of running) signalOurs(state, p.pid, "SIGTERM");
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && running.some((p) => isOurs(state, p.pid))) sleepSync(100);
+  waitGone(10_000);
   for (const p of running) signalOurs(state, p.pid, "SIGKILL");
   // SIGKILL is delivered asynchronously: on a loaded machine a process can still
   // be running for a moment after kill() returned. Return only once it is gone.
-  const killDeadline = Date.now() + 5_000;
-  while (Date.now() < killDeadline && running.some((p) => isOurs(state, p.pid))) sleepSync(20);
+  waitGone(5_000);
   if (!opts.keepDir) rmSync(state.dir, { recursive: true, force: true });
 }
 

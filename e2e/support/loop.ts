@@ -33,8 +33,8 @@ export function policy(namespace: string, name: string, spec: Record<string, unk
 }
 
 /** A policy that lets scenarios run back to back: no cooldowns, generous rates. */
-export const permissive = (namespace: string, extra: Record<string, unknown> = {}) =>
-  policy(namespace, "permissive", {
+export const permissive = (namespace: string, extra: Record<string, unknown> = {}, name = "permissive") =>
+  policy(namespace, name, {
     cooldownSeconds: { scale: 0, restart: 0, patch: 0, deletePod: 0 },
     rateLimits: { maxActionsPerHour: 1000, maxScaleIncreasePer15Minutes: 100 },
     replicas: { min: 1, max: 8, maxStep: 2 },

@@ -16,8 +16,6 @@ export interface Answer {
   headers?: Record<string, string>;
 }
 
-/** The routes that create actions; each reads its outcome in its own words. */
-export type ActionRoute = ActionPath;
 
 /**
  * The status code of each guardrail block. 400: the request itself asks for
@@ -50,7 +48,7 @@ export const BLOCK_STATUS: Record<BlockReasonName, 400 | 403 | 404 | 409> = {
 };
 
 /** The request field a block is about, by route. */
-function blockField(reason: string, route: ActionRoute): string | undefined {
+function blockField(reason: string, route: ActionPath): string | undefined {
   const execute = route === "/v1/actions/execute";
   switch (reason) {
     case Reason.MaxReplicasExceeded:
@@ -104,7 +102,7 @@ export function headline(a: RemediationAction): string {
 }
 
 /** What a Succeeded action did, in the words of the route that asked for it. */
-function doneMessage(a: RemediationAction, route: ActionRoute): string {
+function doneMessage(a: RemediationAction, route: ActionPath): string {
   const dry = a.spec.dryRun;
   if (route === "/v1/k8s/scale") return dry ? `${where(a)} would be scaled to ${scaleTo(a)} (dry run)` : `${where(a)} scaled to ${scaleTo(a)}`;
   if (route === "/v1/k8s/restart") {
@@ -127,7 +125,7 @@ export interface WaitInfo {
  * moving when the wait ended → 202 with the phase, success:false and the action's
  * name to follow it by.
  */
-export function actionResult(a: RemediationAction, route: ActionRoute, wait?: WaitInfo): Answer {
+export function actionResult(a: RemediationAction, route: ActionPath, wait?: WaitInfo): Answer {
   // status.message comes from errors the operator already redacts; redacted again
   // here so that no status text (an older operator's, or one anyone with status
   // access wrote) can carry an object into an answer.

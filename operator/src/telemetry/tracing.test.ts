@@ -23,6 +23,14 @@ async function exportTwoSpans() {
   });
 }
 
+/** Tracing started from the environment as it is now exports two spans that the receiver decodes. */
+async function exportsTo(receiver: Parameters<typeof expectDecoded>[0]): Promise<void> {
+  const t = await startTracing("smartops-test");
+  const ids = await exportTwoSpans();
+  await t!.shutdown();
+  expectDecoded(receiver, ids);
+}
+
 function expectDecoded(receiver: OtlpReceiver, ids: Awaited<ReturnType<typeof exportTwoSpans>>): void {
   expect(receiver.errors).toEqual([]);
   expect(receiver.exports).toBe(1);
@@ -143,10 +151,7 @@ describe("startTracing", () => {
 
       process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.endpoint;
       process.env.OTEL_EXPORTER_OTLP_CERTIFICATE = join(dir, "cert.pem");
-      const t = await startTracing("smartops-test");
-      const ids = await exportTwoSpans();
-      await t!.shutdown();
-      expectDecoded(receiver, ids);
+      await exportsTo(receiver);
     } finally {
       await receiver.close();
       rmSync(dir, { recursive: true, force: true });
@@ -157,10 +162,7 @@ describe("startTracing", () => {
     const receiver = await startOtlpReceiver("http/protobuf");
     try {
       process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.endpoint;
-      const t = await startTracing("smartops-test");
-      const ids = await exportTwoSpans();
-      await t!.shutdown();
-      expectDecoded(receiver, ids);
+      await exportsTo(receiver);
     } finally {
       await receiver.close();
     }
@@ -173,10 +175,7 @@ describe("startTracing", () => {
       process.env.OTEL_EXPORTER_OTLP_PROTOCOL = "http/json";
       process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = receiver.endpoint;
       process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL = "grpc";
-      const t = await startTracing("smartops-test");
-      const ids = await exportTwoSpans();
-      await t!.shutdown();
-      expectDecoded(receiver, ids);
+      await exportsTo(receiver);
     } finally {
       await receiver.close();
     }
