@@ -1,7 +1,7 @@
-// Helpers for the closed-loop benchmark: a raw API client (the operator's own
-// KubeHttp: keep-alive pool, streaming watches), a bounded-concurrency runner,
+// Helpers for the closed-loop benchmark: an API client on the operator's own
+// transport and informers (keep-alive pool, list+watch), a bounded-concurrency runner,
 // percentiles, /proc readings, Prometheus text deltas, and the operator process.
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { get as httpsGet } from "node:https";
@@ -9,7 +9,12 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort } from "../e2e/controlplane/cluster.ts";
 import { backoffDelay } from "../operator/src/runtime/backoff.ts";
-import { KubeApiError, KubeHttp, type Query } from "../operator/src/runtime/kube-http.ts";
+import type { KubeApi } from "../operator/src/k8s/api.ts";
+import { connect, loadKubeConfig } from "../operator/src/k8s/client.ts";
+import { KubeApiError } from "../operator/src/k8s/errors.ts";
+import type { Resource } from "../operator/src/k8s/resources.ts";
+import type { KubeTransport, Query } from "../operator/src/k8s/transport.ts";
+import { Informer } from "../operator/src/runtime/informer.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 
@@ -33,24 +38,25 @@ export interface List<T> {
 export type WatchHandler = (type: "ADDED" | "MODIFIED" | "DELETED", obj: KubeObject, at: number) => void;
 
 export class Kube {
-  readonly http: KubeHttp;
+  readonly api: KubeApi;
+  readonly #transport: KubeTransport;
 
   constructor(kubeconfigPath: string) {
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfigPath);
-    this.http = new KubeHttp(kc);
+    const { api, transport } = connect(loadKubeConfig(kubeconfigPath), "smartops-bench");
+    this.api = api;
+    this.#transport = transport;
   }
 
   get<T>(path: string, query?: Query): Promise<T> {
-    return this.http.json<T>(path, { query, timeoutMs: 120_000 });
+    return this.#transport.json<T>(`GET ${path}`, { method: "GET", path, query, timeoutMs: 120_000 });
   }
 
   create<T = KubeObject>(path: string, body: unknown): Promise<T> {
-    return this.http.json<T>(path, { method: "POST", body, timeoutMs: 60_000 });
+    return this.#transport.json<T>(`POST ${path}`, { method: "POST", path, body, timeoutMs: 60_000 });
   }
 
   put<T = KubeObject>(path: string, body: unknown): Promise<T> {
-    return this.http.json<T>(path, { method: "PUT", body, timeoutMs: 60_000 });
+    return this.#transport.json<T>(`PUT ${path}`, { method: "PUT", path, body, timeoutMs: 60_000 });
   }
 
   /** Create, retrying transient failures; AlreadyExists counts as done (the run is idempotent). */
@@ -75,39 +81,22 @@ export class Kube {
   }
 
   /**
-   * Lists `path` for a resourceVersion, then watches from it until `signal`
-   * aborts, resuming from the last seen resourceVersion if the stream ends.
-   * `at` is taken when the event's line arrives, before it is parsed.
+   * An informer (the operator's own list+watch) on one namespace's `resource`
+   * until `signal` aborts: every add and update reaches `onEvent` with the time
+   * it was handled.
    */
-  async watch(path: string, onEvent: WatchHandler, signal: AbortSignal): Promise<{ done: Promise<void> }> {
-    const list = await this.get<List<KubeObject>>(path, { limit: 1 });
-    let rv = list.metadata.resourceVersion;
-    const run = async () => {
-      while (!signal.aborted) {
-        let stream: Awaited<ReturnType<KubeHttp["stream"]>> | undefined;
-        try {
-          stream = await this.http.stream(path, { query: { watch: 1, allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: 3600 }, signal });
-          for await (const line of stream.lines()) {
-            const at = wall();
-            const ev = JSON.parse(line) as { type: string; object: KubeObject & { code?: number; message?: string } };
-            if (ev.type === "ERROR") throw new Error(`watch ${path}: ${ev.object.code} ${ev.object.message}`);
-            rv = ev.object.metadata.resourceVersion ?? rv;
-            if (ev.type !== "BOOKMARK") onEvent(ev.type as "ADDED", ev.object, at);
-          }
-        } catch (err) {
-          if (signal.aborted) return;
-          console.error(`  (watch ${path} restarted: ${err instanceof Error ? err.message : String(err)})`);
-          await sleep(200);
-        } finally {
-          stream?.close();
-        }
-      }
-    };
-    return { done: run() };
+  async watch(resource: Resource, namespace: string, onEvent: WatchHandler, signal: AbortSignal): Promise<{ done: Promise<void> }> {
+    const inf = new Informer<KubernetesObject>({ api: this.api, resource, namespace });
+    inf.on("add", (o) => onEvent("ADDED", o as KubeObject, wall()));
+    inf.on("update", (_old, o) => onEvent("MODIFIED", o as KubeObject, wall()));
+    inf.on("delete", (o) => onEvent("DELETED", o as KubeObject, wall()));
+    inf.start(signal);
+    await inf.waitForSync(signal);
+    return { done: new Promise<void>((r) => signal.addEventListener("abort", () => void inf.stop().then(() => r()), { once: true })) };
   }
 
   close(): Promise<void> {
-    return this.http.close();
+    return this.#transport.close();
   }
 }
 

@@ -7,6 +7,8 @@
 import { CoordinationV1Api, KubeConfig, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
 import { createServer, type Server, type Socket, connect } from "node:net";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { connect as connectKube } from "../operator/src/k8s/client.ts";
+import { leaseClient } from "../operator/src/k8s/leases.ts";
 import { LeaderElector } from "../operator/src/runtime/leader-election.ts";
 import { clients, ensureNamespace, waitFor } from "./support/kube.ts";
 
@@ -47,8 +49,10 @@ function candidate(name: string, identity: string, kc: KubeConfig = c.kc): Candi
   const started: number[] = [];
   const stopped: number[] = [];
   const signals: AbortSignal[] = [];
+  const kube = connectKube(kc);
+  cleanup.push(() => kube.transport.close());
   const elector = new LeaderElector({
-    kc,
+    leaseClient: leaseClient(kube.api, NS, name),
     namespace: NS,
     name,
     identity,

@@ -4,15 +4,16 @@
 // checks leadership first, and resourceVersion guards catch the rest.
 import type { KubernetesObject, V1Deployment, V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
 import type { Server } from "node:http";
-import { GROUP, VERSION } from "./api/v1alpha1/meta.ts";
 import type { GuardrailPolicy, RemediationAction, Signal } from "./api/v1alpha1/objects.ts";
 import { TERMINAL_PHASES } from "./api/v1alpha1/remediation-action.ts";
 import { ActionController, targetKey } from "./controllers/action-controller.ts";
 import { PolicyController } from "./controllers/policy-controller.ts";
 import { NotLeaderError, type Reconciler } from "./controllers/reconcile.ts";
 import { SignalController, signalKey } from "./controllers/signal-controller.ts";
-import { kubeClients, loadKubeConfig } from "./k8s/client.ts";
+import { connect, loadKubeConfig } from "./k8s/client.ts";
 import { eventRecorder } from "./k8s/events.ts";
+import { leaseClient } from "./k8s/leases.ts";
+import { ANOMALY_SIGNALS, DEPLOYMENTS, GUARDRAIL_POLICIES, PODS, RCA_SIGNALS, REMEDIATION_ACTIONS, REPLICASETS, type Resource } from "./k8s/resources.ts";
 import { Informer } from "./runtime/informer.ts";
 import { LeaderElector } from "./runtime/leader-election.ts";
 import { controllerOf, owningDeploymentName } from "./remediation/ownership.ts";
@@ -63,21 +64,20 @@ export interface RunningOperator {
 }
 
 export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<RunningOperator> {
-  const kc = loadKubeConfig(cfg.kubeconfig);
-  const clients = kubeClients(kc);
-  const ns = cfg.watchNamespace ? `/namespaces/${cfg.watchNamespace}` : "";
-  const custom = (plural: string) => `/apis/${GROUP}/${VERSION}${ns}/${plural}`;
-  const informer = <T extends KubernetesObject>(path: string, resource: string) =>
-    ({ resource, inf: new Informer<T>({ kc, path, resyncPeriodMs: cfg.resyncPeriodMs, logger: log.child({ informer: resource }) }) });
+  const { api, transport } = connect(loadKubeConfig(cfg.kubeconfig));
+  const informer = <T extends KubernetesObject>(r: Resource) => ({
+    resource: r.plural,
+    inf: new Informer<T>({ api, resource: r, namespace: cfg.watchNamespace || undefined, resyncPeriodMs: cfg.resyncPeriodMs, logger: log.child({ informer: r.plural }) }),
+  });
 
-  const anomalies = informer<Signal>(custom("anomalysignals"), "anomalysignals");
-  const rcas = informer<Signal>(custom("rcasignals"), "rcasignals");
-  const actions = informer<RemediationAction>(custom("remediationactions"), "remediationactions");
-  const policies = informer<GuardrailPolicy>(custom("guardrailpolicies"), "guardrailpolicies");
-  const deployments = informer<V1Deployment>(`/apis/apps/v1${ns}/deployments`, "deployments");
-  const pods = informer<V1Pod>(`/api/v1${ns}/pods`, "pods");
+  const anomalies = informer<Signal>(ANOMALY_SIGNALS);
+  const rcas = informer<Signal>(RCA_SIGNALS);
+  const actions = informer<RemediationAction>(REMEDIATION_ACTIONS);
+  const policies = informer<GuardrailPolicy>(GUARDRAIL_POLICIES);
+  const deployments = informer<V1Deployment>(DEPLOYMENTS);
+  const pods = informer<V1Pod>(PODS);
   // Pod ownership is decided through the ReplicaSets' controller references.
-  const replicaSets = informer<V1ReplicaSet>(`/apis/apps/v1${ns}/replicasets`, "replicasets");
+  const replicaSets = informer<V1ReplicaSet>(REPLICASETS);
   // Indexes instead of scans on every event (client-go's Indexers): actions by the
   // Deployment they target; list(namespace) is indexed by every informer.
   actions.inf.addIndex("target", (a) => [targetKey(a)]);
@@ -94,10 +94,10 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
   const guard = () => {
     if (cfg.leaderElection.enabled && (!leading || leading.aborted)) throw new NotLeaderError();
   };
-  const events = eventRecorder(clients, cfg.identity, (err) => log.debug("event not recorded", { err: String(err) }));
+  const events = eventRecorder(api, cfg.identity, (err) => log.debug("event not recorded", { err: String(err) }));
 
   const actionController = new ActionController({
-    clients, events, log, guard,
+    api, events, log, guard,
     actions: actions.inf, deployments: deployments.inf, pods: pods.inf, replicaSets: replicaSets.inf, policies: policies.inf,
     operatorNamespace: cfg.operatorNamespace,
     onTerminal: (a) => {
@@ -109,11 +109,11 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
     },
   });
   const signalController = new SignalController({
-    clients, events, log, guard,
+    api, events, log, guard,
     anomalies: anomalies.inf, rcas: rcas.inf, actions: actions.inf, deployments: deployments.inf, policies: policies.inf,
     operatorNamespace: cfg.operatorNamespace,
   });
-  const policyController = new PolicyController({ clients, guard, policies: policies.inf, deployments: deployments.inf, operatorNamespace: cfg.operatorNamespace });
+  const policyController = new PolicyController({ api, guard, policies: policies.inf, deployments: deployments.inf, operatorNamespace: cfg.operatorNamespace });
 
   // Queues exist while leading; handlers enqueue into whatever queues are current.
   let queues: { actions: WorkQueue; signals: WorkQueue; policies: WorkQueue } | undefined;
@@ -210,7 +210,7 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
 
   const elector = cfg.leaderElection.enabled
     ? new LeaderElector({
-      kc,
+      leaseClient: leaseClient(api, cfg.operatorNamespace, cfg.leaderElection.leaseName),
       namespace: cfg.operatorNamespace,
       name: cfg.leaderElection.leaseName,
       identity: cfg.identity,
@@ -259,6 +259,7 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
       stopAll.abort();
       await leaderRun.catch(() => {});
       await Promise.all(all.map(({ inf }) => inf.stop()));
+      await transport.close();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };

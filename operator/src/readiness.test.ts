@@ -4,12 +4,13 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { connect } from "./k8s/client.ts";
+import { ANOMALY_SIGNALS } from "./k8s/resources.ts";
 import { readiness } from "./operator.ts";
 import { Informer } from "./runtime/informer.ts";
 import { kubeConfigFor, type Reply, ScriptedApiServer, statusBody } from "./runtime/testing/scripted-apiserver.ts";
 import { startTelemetryServer } from "./telemetry/server.ts";
 
-const PATH = "/apis/smartops.io/v1alpha1/anomalysignals";
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -39,8 +40,9 @@ describe("readiness", () => {
       await broken;
       w.event("ERROR", statusBody(500, "InternalError", "exceeded max depth of 10000"));
     });
-    const inf = new Informer<KubernetesObject>({ kc: kubeConfigFor(srv.url), path: PATH, backoff: { initialMs: 20, maxMs: 50 } });
-    cleanups.push(() => inf.stop());
+    const { api, transport } = connect(kubeConfigFor(srv.url));
+    const inf = new Informer<KubernetesObject>({ api, resource: ANOMALY_SIGNALS, backoff: { initialMs: 20, maxMs: 50 } });
+    cleanups.push(() => transport.close(), () => inf.stop());
     const informers = [{ resource: "anomalysignals", inf }];
 
     let failLists = false;

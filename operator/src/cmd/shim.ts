@@ -2,8 +2,8 @@
 // of the CRDs. Configuration comes from the environment, validated up front so a
 // bad value stops the process with the variable's name.
 import { z } from "zod";
-import { loadKubeConfig } from "../k8s/client.ts";
-import { kubeBackend } from "../shim/backend.ts";
+import { connect, loadKubeConfig } from "../k8s/client.ts";
+import { kubeShimBackend, SHIM_FIELD_MANAGER } from "../k8s/shim-backend.ts";
 import { DEFAULT_CONFIG, type ShimConfig, startShim } from "../shim/server.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { startTracing, TracingConfigError } from "../telemetry/tracing.ts";
@@ -60,7 +60,8 @@ const tracing = await startTracing("smartops-shim", { log }).catch((err: unknown
   process.exit(2);
 });
 
-const shim = await startShim(host, port, kubeBackend(loadKubeConfig(e.KUBECONFIG)), config, log).catch((err: unknown) => {
+const kube = connect(loadKubeConfig(e.KUBECONFIG), SHIM_FIELD_MANAGER, "shim_");
+const shim = await startShim(host, port, kubeShimBackend(kube.api), config, log).catch((err: unknown) => {
   log.error("shim failed to start", { err: err instanceof Error ? err.stack : String(err) });
   process.exit(1);
 });
@@ -76,6 +77,7 @@ for (const sig of ["SIGTERM", "SIGINT"] as const) {
     timer.unref();
     // Flushed after in-flight requests finish, so their spans are exported too.
     const flush = () => tracing?.shutdown() ?? Promise.resolve();
-    shim.close().then(() => flush().then(() => process.exit(0)), () => flush().then(() => process.exit(1)));
+    const done = (code: number) => () => kube.transport.close().then(flush).then(() => process.exit(code));
+    shim.close().then(done(0), done(1));
   });
 }

@@ -12,7 +12,8 @@ import { setCondition } from "../api/v1alpha1/conditions.ts";
 import { ANNOTATIONS, type GuardrailPolicy, type RemediationAction } from "../api/v1alpha1/objects.ts";
 import { ConditionType, Reason, type ReasonName } from "../api/v1alpha1/reasons.ts";
 import { type RemediationActionStatus, TERMINAL_PHASES } from "../api/v1alpha1/remediation-action.ts";
-import { isConflict, isNotFound, isTooManyRequests, KubeError, type KubeClients } from "../k8s/client.ts";
+import type { KubeApi } from "../k8s/api.ts";
+import { isConflict, isNotFound, isTooManyRequests, KubeApiError } from "../k8s/errors.ts";
 import type { EventRecorder } from "../k8s/events.ts";
 import { readDeployment } from "../k8s/deployments.ts";
 import type { Intent } from "../api/v1alpha1/remediation-action.ts";
@@ -46,7 +47,7 @@ export const VERIFY_MAX_RETRIES = 2;
 export const MAX_ACTION_ERRORS = 5;
 
 export interface ActionControllerDeps {
-  clients: KubeClients;
+  api: KubeApi;
   actions: Cache<RemediationAction>;
   deployments: Cache<V1Deployment>;
   pods: Cache<V1Pod>;
@@ -218,7 +219,7 @@ export class ActionController {
     // both are read from the API server: the informer's copy may lag behind.
     const fresh = a.spec.type === "scale" || a.spec.type === "patch";
     const d = recompute ? recompute.fresh
-      : fresh ? await readDeployment(this.d.clients, ns, a.spec.target.name)
+      : fresh ? await readDeployment(this.d.api, ns, a.spec.target.name)
       : this.d.deployments.get(ns, a.spec.target.name);
     let changes: FieldChange[] | undefined;
     if (a.spec.type === "patch" && d) {
@@ -331,12 +332,12 @@ export class ActionController {
   private async patchEffect(a: RemediationAction, d: V1Deployment): Promise<{ changes: FieldChange[] } | { next: Next }> {
     this.d.guard?.();
     try {
-      return { changes: diffObjects(d, await previewPatch(this.d.clients, a, d)) };
+      return { changes: diffObjects(d, await previewPatch(this.d.api, a, d)) };
     } catch (err) {
       if (isConflict(err)) return { next: { action: a, wait: true, requeueAfterMs: 100 } };
-      const refused = err instanceof KubeError && err.code >= 400 && err.code < 500 && !isTooManyRequests(err);
+      const refused = err instanceof KubeApiError && err.status >= 400 && err.status < 500 && !isTooManyRequests(err);
       if (refused || err instanceof PatchTextError) {
-        const message = refused ? `the API server refused the patch: ${err.reason || err.code}: ${err.message}` : (err as PatchTextError).message;
+        const message = refused ? `the API server refused the patch: ${err.reason || err.status}: ${err.message}` : (err as PatchTextError).message;
         loopGuardrailBlocksTotal.inc({ reason: Reason.InvalidPatch });
         return { next: await this.finish(a, "Blocked", Reason.InvalidPatch, message, (st) => {
           st.conditions = cond(st, a, ConditionType.GuardrailsPassed, "False", Reason.InvalidPatch, message, this.now());
@@ -375,7 +376,7 @@ export class ActionController {
     // A JSON patch's stamp operation depends on the object it is applied to: use
     // the reading the dry run judged, not an older cached copy.
     const d = a.spec.type === "patch" && intent.resourceVersion && cached?.metadata?.resourceVersion !== intent.resourceVersion
-      ? await readDeployment(this.d.clients, a.metadata.namespace, a.spec.target.name)
+      ? await readDeployment(this.d.api, a.metadata.namespace, a.spec.target.name)
       : cached;
     const targetPods = d ? podsOf(d, this.d.pods, this.d.replicaSets) : [];
     let summary: string;
@@ -424,7 +425,7 @@ export class ActionController {
    * the guardrails, and recorded before the next attempt — never the old number.
    */
   private async recompute(a: RemediationAction, intent: Intent): Promise<Next> {
-    const fresh = await readDeployment(this.d.clients, a.metadata.namespace, a.spec.target.name);
+    const fresh = await readDeployment(this.d.api, a.metadata.namespace, a.spec.target.name);
     if (fresh && stampOf(fresh) === a.metadata.uid) {
       return this.executed(a, fresh, `${describeIntent(a, intent)} (already applied)`, this.now());
     }
@@ -439,15 +440,15 @@ export class ActionController {
   private async executeSafely(a: RemediationAction, intent: Intent, dryRun: boolean, d: V1Deployment | undefined): Promise<Outcome> {
     this.d.guard?.();
     try {
-      return { kind: "done", result: await execute(this.d.clients, { action: a, intent, dryRun, deployment: d }) };
+      return { kind: "done", result: await execute(this.d.api, { action: a, intent, dryRun, deployment: d }) };
     } catch (err) {
       if ((a.spec.type === "scale" || a.spec.type === "patch") && isConflict(err) && intent.resourceVersion) return { kind: "stale" };
       if (isTooManyRequests(err)) {
-        const retryAfterMs = ((err as KubeError).retryAfterSeconds ?? 5) * 1000;
+        const retryAfterMs = ((err as KubeApiError).retryAfterSeconds ?? 5) * 1000;
         this.d.events.record(ref(a), "Normal", Reason.EvictionRetry, titleCase(a.spec.type), `API answered 429 (PodDisruptionBudget?): retrying in ${retryAfterMs / 1000}s`);
         return { kind: "retry", retryAfterMs };
       }
-      if (err instanceof KubeError && (isNotFound(err) || (err.code >= 400 && err.code < 500 && !isConflict(err)))) {
+      if (err instanceof KubeApiError && (isNotFound(err) || (err.status >= 400 && err.status < 500 && !isConflict(err)))) {
         const failed = await this.finish(a, "Failed", Reason.ExecutionFailed, err.message, (st) => {
           st.conditions = cond(st, a, ConditionType.Executed, "False", Reason.ExecutionFailed, err.message, this.now());
         });
@@ -542,7 +543,7 @@ export class ActionController {
     const pending = this.actions.begin(a.metadata.namespace, a.metadata.name);
     let stored: RemediationAction;
     try {
-      stored = await writeStatus(this.d.clients, a, st);
+      stored = await writeStatus(this.d.api, a, st);
     } catch (err) {
       this.actions.abandon(pending);
       throw err;

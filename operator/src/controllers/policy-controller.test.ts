@@ -4,7 +4,7 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { guardrailPolicySpec } from "../api/v1alpha1/guardrail-policy.ts";
 import type { GuardrailPolicy } from "../api/v1alpha1/objects.ts";
-import { kubeClients } from "../k8s/client.ts";
+import { connect } from "../k8s/client.ts";
 import { kubeConfigFor, ScriptedApiServer } from "../runtime/testing/scripted-apiserver.ts";
 import type { Cache } from "./cache.ts";
 import { PolicyController } from "./policy-controller.ts";
@@ -46,7 +46,7 @@ beforeEach(() => {
 });
 
 async function readyOf(p: GuardrailPolicy) {
-  const ctl = new PolicyController({ clients: kubeClients(kubeConfigFor(srv.url)), policies: cacheOf([p]), deployments: cacheOf<V1Deployment>([]), operatorNamespace: OP_NS });
+  const ctl = new PolicyController({ api: connect(kubeConfigFor(srv.url)).api, policies: cacheOf([p]), deployments: cacheOf<V1Deployment>([]), operatorNamespace: OP_NS });
   await ctl.reconcile(`${p.metadata.namespace}/${p.metadata.name}`);
   expect(statuses).toHaveLength(1);
   return statuses[0]!.conditions.find((c) => c.type === "Ready");

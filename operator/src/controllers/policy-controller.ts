@@ -6,14 +6,14 @@ import { setCondition } from "../api/v1alpha1/conditions.ts";
 import type { GuardrailPolicyStatus } from "../api/v1alpha1/guardrail-policy.ts";
 import type { GuardrailPolicy } from "../api/v1alpha1/objects.ts";
 import { ConditionType, Reason } from "../api/v1alpha1/reasons.ts";
-import type { KubeClients } from "../k8s/client.ts";
+import type { KubeApi } from "../k8s/api.ts";
 import { writeStatus } from "../k8s/smartops.ts";
 import { policyCovers, validatePolicy } from "../remediation/policy.ts";
 import type { Cache } from "./cache.ts";
 import type { ReconcileResult } from "./reconcile.ts";
 
 export interface PolicyControllerDeps {
-  clients: KubeClients;
+  api: KubeApi;
   policies: Cache<GuardrailPolicy>;
   deployments: Cache<V1Deployment>;
   operatorNamespace: string;
@@ -61,7 +61,7 @@ export class PolicyController {
       }, new Date((this.d.now ?? Date.now)())),
     };
     this.d.guard?.();
-    await writeStatus(this.d.clients, policy, status);
+    await writeStatus(this.d.api, policy, status);
     return {};
   }
 }

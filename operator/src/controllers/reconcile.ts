@@ -1,6 +1,7 @@
 // The reconciler contract (controller-runtime's): converge one key, then either
 // nothing more, or come back after a delay (ReconcileResult, the work queue's).
 // Throwing means retry with backoff.
+import { isRetriable } from "../k8s/errors.ts";
 import type { ReconcileResult } from "../runtime/queue.ts";
 
 export type { ReconcileResult };
@@ -22,8 +23,5 @@ export class NotLeaderError extends Error {
  * object the code cannot handle) counts against the object.
  */
 export function isTransient(err: unknown): boolean {
-  if (err instanceof NotLeaderError) return true;
-  const status = (err as { code?: unknown; status?: unknown } | null)?.code ?? (err as { status?: unknown } | null)?.status;
-  const named = err instanceof Error && (err.name === "KubeError" || err.name === "KubeApiError");
-  return named && typeof status === "number" && (status === 0 || status === 409 || status === 429 || status >= 500);
+  return err instanceof NotLeaderError || isRetriable(err);
 }

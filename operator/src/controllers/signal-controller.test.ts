@@ -5,7 +5,7 @@
 import type { V1Deployment } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { GuardrailPolicy, RemediationAction, Signal } from "../api/v1alpha1/objects.ts";
-import { kubeClients } from "../k8s/client.ts";
+import { connect } from "../k8s/client.ts";
 import { kubeConfigFor, ScriptedApiServer } from "../runtime/testing/scripted-apiserver.ts";
 import { registry } from "../telemetry/metrics.ts";
 import { silentLogger } from "../telemetry/logger.ts";
@@ -59,7 +59,7 @@ describe("SignalController outcome metrics", () => {
   it("counts a reconcile outcome in its own family, never in the shim's ingest counter", async () => {
     const signals = [anomaly("lat-1")];
     const ctl = new SignalController({
-      clients: kubeClients(kubeConfigFor(srv.url)),
+      api: connect(kubeConfigFor(srv.url)).api,
       anomalies: cacheOf(signals),
       rcas: cacheOf<Signal>([]),
       actions: cacheOf<RemediationAction>([]),

@@ -9,7 +9,8 @@ import type { GuardrailPolicy, RemediationAction, Signal } from "../api/v1alpha1
 import { ANNOTATIONS, LABELS } from "../api/v1alpha1/objects.ts";
 import { ConditionType, Reason } from "../api/v1alpha1/reasons.ts";
 import type { SignalStatus } from "../api/v1alpha1/anomaly-signal.ts";
-import { isAlreadyExists, type KubeClients } from "../k8s/client.ts";
+import type { KubeApi } from "../k8s/api.ts";
+import { isAlreadyExists } from "../k8s/errors.ts";
 import type { EventRecorder } from "../k8s/events.ts";
 import { createAction, writeStatus } from "../k8s/smartops.ts";
 import { actionName, labelValueOf } from "../remediation/names.ts";
@@ -24,7 +25,7 @@ import { policyFor } from "./policies.ts";
 import type { ReconcileResult } from "./reconcile.ts";
 
 export interface SignalControllerDeps {
-  clients: KubeClients;
+  api: KubeApi;
   anomalies: Cache<Signal>;
   rcas: Cache<Signal>;
   actions: Cache<RemediationAction>;
@@ -122,7 +123,7 @@ export class SignalController {
     };
     this.d.guard?.();
     try {
-      await createAction(this.d.clients, action);
+      await createAction(this.d.api, action);
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
     }
@@ -167,7 +168,7 @@ export class SignalController {
       }, now),
     };
     this.d.guard?.();
-    await writeStatus(this.d.clients, signal, status);
+    await writeStatus(this.d.api, signal, status);
     if (prev?.phase !== r.phase) {
       loopSignalOutcomesTotal.inc({ kind: kindLabel, result: r.phase === "ActionCreated" ? "action" : r.phase === "Ignored" ? "ignored" : "no_target" });
     }

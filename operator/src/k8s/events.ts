@@ -1,10 +1,10 @@
 // Events (events.k8s.io/v1) on actions and their targets. A repeat of the same
 // event within the window updates the existing Event's series instead of
 // creating a new object, as client-go's recorder does.
-import { V1MicroTime } from "@kubernetes/client-node";
 import { LRUCache } from "lru-cache";
 import { randomBytes } from "node:crypto";
-import { call, FIELD_MANAGER, type KubeClients, mergePatch } from "./client.ts";
+import type { KubeApi } from "./api.ts";
+import { EVENTS } from "./resources.ts";
 
 export interface EventTarget {
   apiVersion: string;
@@ -21,7 +21,7 @@ export interface EventRecorder {
 const SERIES_WINDOW_MS = 10 * 60 * 1000;
 const MAX_TRACKED = 4096;
 
-export function eventRecorder(c: KubeClients, instance: string, onError: (err: unknown) => void = () => {}): EventRecorder {
+export function eventRecorder(api: KubeApi, instance: string, onError: (err: unknown) => void = () => {}): EventRecorder {
   // The series this process is extending, the least recently recorded dropped first.
   const seen = new LRUCache<string, { name: string; count: number; last: number }>({ max: MAX_TRACKED });
   return {
@@ -29,38 +29,30 @@ export function eventRecorder(c: KubeClients, instance: string, onError: (err: u
       const key = [regarding.namespace, regarding.kind, regarding.name, type, reason, note].join("\u0000");
       const now = Date.now();
       const prior = seen.get(key);
-      const microTime = new V1MicroTime(now);
+      // MicroTime: RFC 3339 with microseconds.
+      const microTime = new Date(now).toISOString().replace(/Z$/, "000Z");
       const write = async () => {
         if (prior && now - prior.last < SERIES_WINDOW_MS) {
           prior.count++;
           prior.last = now;
-          await call("patch_event", () =>
-            c.events.patchNamespacedEvent(
-              { name: prior.name, namespace: regarding.namespace, body: { series: { count: prior.count, lastObservedTime: microTime } }, fieldManager: FIELD_MANAGER },
-              mergePatch(),
-            ),
-          );
+          await api.patch(EVENTS, regarding.namespace, prior.name, "merge", { series: { count: prior.count, lastObservedTime: microTime } });
           return;
         }
         const name = `${regarding.name.slice(0, 200)}.${randomBytes(8).toString("hex")}`;
         seen.set(key, { name, count: 1, last: now });
-        await call("create_event", () =>
-          c.events.createNamespacedEvent({
-            namespace: regarding.namespace,
-            fieldManager: FIELD_MANAGER,
-            body: {
-              metadata: { name, namespace: regarding.namespace },
-              eventTime: microTime,
-              reportingController: "smartops.io/operator",
-              reportingInstance: instance.slice(0, 128),
-              action,
-              reason,
-              type,
-              note: note.slice(0, 1024),
-              regarding: { apiVersion: regarding.apiVersion, kind: regarding.kind, namespace: regarding.namespace, name: regarding.name, uid: regarding.uid },
-            },
-          }),
-        );
+        await api.create(EVENTS, regarding.namespace, {
+          apiVersion: "events.k8s.io/v1",
+          kind: "Event",
+          metadata: { name, namespace: regarding.namespace },
+          eventTime: microTime,
+          reportingController: "smartops.io/operator",
+          reportingInstance: instance.slice(0, 128),
+          action,
+          reason,
+          type,
+          note: note.slice(0, 1024),
+          regarding: { apiVersion: regarding.apiVersion, kind: regarding.kind, namespace: regarding.namespace, name: regarding.name, uid: regarding.uid },
+        });
       };
       // Events are best effort: losing one must never fail a reconcile.
       write().catch(onError);

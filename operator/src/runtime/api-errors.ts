@@ -4,7 +4,7 @@
 // pass on: a merge or JSON patch whose result cannot be decoded is answered 422
 // `patch: Invalid value: "<the whole patched object as JSON>": …`, i.e. the full
 // Deployment — env values, secrets and all — to a caller who may not even `get` it.
-// Pure; every error made from an API answer (KubeError, KubeApiError) goes through here.
+// Pure; every error made from an API answer (k8s/errors.ts KubeApiError) goes through here.
 
 /** The most of the API server's message that is ever repeated. */
 export const MAX_MESSAGE_CHARS = 300;

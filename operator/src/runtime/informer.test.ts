@@ -1,5 +1,7 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
+import { connect } from "../k8s/client.ts";
+import { ANOMALY_SIGNALS } from "../k8s/resources.ts";
 import { Informer, type InformerErrorInfo, type InformerOptions } from "./informer.ts";
 import { freePort, kubeConfigFor, type RecordedRequest, type Reply, ScriptedApiServer, statusBody } from "./testing/scripted-apiserver.ts";
 
@@ -52,8 +54,11 @@ async function until<T>(what: string, probe: () => T | undefined | false, timeou
 const servers: ScriptedApiServer[] = [];
 const informers: Informer<Obj>[] = [];
 
+const transports: Array<ReturnType<typeof connect>["transport"]> = [];
+
 afterEach(async () => {
   for (const i of informers.splice(0)) await i.stop();
+  for (const t of transports.splice(0)) await t.close();
   for (const s of servers.splice(0)) await s.close();
 });
 
@@ -64,7 +69,9 @@ async function server(): Promise<ScriptedApiServer> {
 }
 
 function informer(url: string, opts: Partial<InformerOptions> = {}) {
-  const inf = new Informer<Obj>({ kc: kubeConfigFor(url), path: PATH, backoff: { initialMs: 10, maxMs: 40 }, ...opts });
+  const { api, transport } = connect(kubeConfigFor(url));
+  transports.push(transport);
+  const inf = new Informer<Obj>({ api, resource: ANOMALY_SIGNALS, namespace: "ns", backoff: { initialMs: 10, maxMs: 40 }, ...opts });
   informers.push(inf);
   const events: string[] = [];
   const errors: Array<{ err: unknown; info: InformerErrorInfo }> = [];
@@ -72,7 +79,7 @@ function informer(url: string, opts: Partial<InformerOptions> = {}) {
   inf.on("update", (a, b) => events.push(`update ${b.metadata?.name}@${a.metadata?.resourceVersion}->${b.metadata?.resourceVersion}`));
   inf.on("delete", (o, info) => events.push(`delete ${o.metadata?.name}@${o.metadata?.resourceVersion}${info.finalStateUnknown ? " (relist)" : ""}`));
   inf.on("error", (err, info) => errors.push({ err, info }));
-  return { inf, events, errors };
+  return { inf, events, errors, transport };
 }
 
 describe("Informer", () => {
@@ -367,16 +374,18 @@ describe("Informer", () => {
     expect(srv.requests.length).toBe(before);
   });
 
-  it("stop() closes idle pooled connections at once", async () => {
+  it("stop() leaves the shared pool to its owner, whose close() ends the idle connections at once", async () => {
     const srv = await server();
     srv.handler = paginate(() => [obj("a", 1)], () => "1");
     srv.watches.push((w) => w.fail(500));
-    const { inf, errors } = informer(srv.url, { backoff: { initialMs: 60_000, maxMs: 60_000 } });
+    const { inf, errors, transport } = informer(srv.url, { backoff: { initialMs: 60_000, maxMs: 60_000 } });
     inf.start();
     await until("a failed watch", () => errors.length === 1);
     // The list and the failed watch were read in full, so their keep-alive sockets sit in the pool.
     expect(srv.openConnections()).toBeGreaterThan(0);
     await inf.stop();
+    expect(srv.openConnections()).toBeGreaterThan(0);
+    await transport.close();
     await until("no connections", () => srv.openConnections() === 0, 300);
   });
 

@@ -5,16 +5,20 @@
 // watch normally. 410 Gone (status or ERROR event) → relist and hand the diff to
 // the handlers. Any other failure → jittered exponential backoff, then the whole
 // cycle again, forever, until stop().
-import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
+import type { KubeApi, ObjectList, WatchEvent } from "../k8s/api.ts";
+import { isGone, KubeApiError } from "../k8s/errors.ts";
+import { collectionPath, type Resource } from "../k8s/resources.ts";
 import { type BackoffOptions, backoffDelay } from "./backoff.ts";
 import { type Clock, realClock, sleep, type TimerHandle } from "./clock.ts";
-import { errorFromStatus, isGone, KubeHttp, type KubeStatus } from "./kube-http.ts";
 import { errorMessage, type RuntimeLogger, silentLogger } from "./logger.ts";
 
 export interface InformerOptions {
-  kc: KubeConfig;
-  /** Collection path, e.g. "/apis/smartops.io/v1alpha1/namespaces/x/anomalysignals" or "/apis/apps/v1/deployments". */
-  path: string;
+  /** The process's KubeApi: every informer shares its one transport. */
+  api: KubeApi;
+  resource: Resource;
+  /** Watch this namespace only; all namespaces when unset. */
+  namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
   /** Re-deliver every cached object as an update this often; 0 or unset = never. */
@@ -26,8 +30,6 @@ export interface InformerOptions {
   /** Deadline of one LIST page, and of a watch's response headers. */
   requestTimeoutMs?: number;
   logger?: RuntimeLogger;
-  /** Share one connection pool between informers; the informer then does not close it. */
-  http?: KubeHttp;
   clock?: Clock;
 }
 
@@ -56,16 +58,8 @@ export interface InformerHandlers<T> {
 
 type HandlerSets<T> = { [K in keyof InformerHandlers<T>]: Set<InformerHandlers<T>[K]> };
 
-interface ListResponse<T> {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: { resourceVersion?: string; continue?: string };
-  items?: T[];
-}
-
-interface WatchEvent {
-  type?: string;
-  object?: unknown;
+interface KubeStatus {
+  reason?: string;
 }
 
 /** Cache key: "namespace/name", or "name" for cluster-scoped objects. */
@@ -78,8 +72,7 @@ export function objectKey(obj: KubernetesObject): string {
 export class Informer<T extends KubernetesObject> {
   readonly path: string;
   readonly #opts: InformerOptions;
-  readonly #http: KubeHttp;
-  readonly #ownsHttp: boolean;
+  readonly #api: KubeApi;
   readonly #log: RuntimeLogger;
   readonly #clock: Clock;
   readonly #backoff: BackoffOptions;
@@ -104,9 +97,8 @@ export class Informer<T extends KubernetesObject> {
 
   constructor(options: InformerOptions) {
     this.#opts = options;
-    this.path = options.path;
-    this.#ownsHttp = !options.http;
-    this.#http = options.http ?? new KubeHttp(options.kc);
+    this.path = collectionPath(options.resource, options.namespace);
+    this.#api = options.api;
     this.#log = options.logger ?? silentLogger;
     this.#clock = options.clock ?? realClock;
     this.#backoff = { initialMs: options.backoff?.initialMs ?? 500, maxMs: options.backoff?.maxMs ?? 30_000 };
@@ -141,7 +133,6 @@ export class Informer<T extends KubernetesObject> {
     if (this.#resyncTimer) this.#clock.clearTimeout(this.#resyncTimer);
     this.#resyncTimer = undefined;
     await this.#loop;
-    if (this.#ownsHttp) await this.#http.close();
     this.#setState("stopped");
     const waiters = this.#syncWaiters;
     this.#syncWaiters = [];
@@ -329,13 +320,11 @@ export class Informer<T extends KubernetesObject> {
     let cont: string | undefined;
     let resourceVersion = "";
     do {
-      let page: ListResponse<T>;
+      let page: ObjectList<T>;
       try {
-        page = await this.#http.json<ListResponse<T>>(this.path, {
-          query: { limit: this.#pageSize, continue: cont, labelSelector: this.#opts.labelSelector, fieldSelector: this.#opts.fieldSelector },
-          signal,
-          timeoutMs: this.#opts.requestTimeoutMs ?? 60_000,
-        });
+        page = await this.#api.list<T>(this.#opts.resource, this.#opts.namespace,
+          { limit: this.#pageSize, continue: cont, labelSelector: this.#opts.labelSelector, fieldSelector: this.#opts.fieldSelector },
+          { signal, timeoutMs: this.#opts.requestTimeoutMs ?? 60_000 });
       } catch (err) {
         if (cont && isGone(err)) throw new ContinueExpired(err);
         throw err;
@@ -378,18 +367,13 @@ export class Informer<T extends KubernetesObject> {
   async #watch(signal: AbortSignal, onProgress: () => void): Promise<void> {
     const base = this.#opts.watchTimeoutSeconds ?? 300;
     const timeoutSeconds = Math.floor(base * (1 + Math.random()));
-    const stream = await this.#http.stream(this.path, {
-      query: {
-        watch: 1,
-        allowWatchBookmarks: true,
-        resourceVersion: this.#resourceVersion || undefined,
-        timeoutSeconds,
-        labelSelector: this.#opts.labelSelector,
-        fieldSelector: this.#opts.fieldSelector,
-      },
-      signal,
-      timeoutMs: this.#opts.requestTimeoutMs ?? 60_000,
-    });
+    const stream = await this.#api.watch<T>(this.#opts.resource, this.#opts.namespace, {
+      allowWatchBookmarks: true,
+      resourceVersion: this.#resourceVersion || undefined,
+      timeoutSeconds,
+      labelSelector: this.#opts.labelSelector,
+      fieldSelector: this.#opts.fieldSelector,
+    }, { signal, timeoutMs: this.#opts.requestTimeoutMs ?? 60_000 });
     this.#heard();
     const openedAt = this.#clock.now();
     // A half-open connection would otherwise hang forever: give the server its
@@ -401,13 +385,7 @@ export class Informer<T extends KubernetesObject> {
     }, (timeoutSeconds + 30) * 1000);
     let progressed = false;
     try {
-      for await (const line of stream.lines()) {
-        let event: WatchEvent;
-        try {
-          event = JSON.parse(line) as WatchEvent;
-        } catch {
-          throw new Error(`WATCH ${this.path}: malformed event line: ${line.slice(0, 200)}`);
-        }
+      for await (const event of stream.events()) {
         this.#handleEvent(event);
         this.#heard();
         if (!progressed) {
@@ -430,11 +408,11 @@ export class Informer<T extends KubernetesObject> {
     }
   }
 
-  #handleEvent(event: WatchEvent): void {
+  #handleEvent(event: WatchEvent<T>): void {
     if (event.type === "ERROR") {
       const status = (event.object ?? {}) as KubeStatus;
       const fallback = status.reason === "Expired" || status.reason === "Gone" ? 410 : 500;
-      throw errorFromStatus(fallback, `WATCH ${this.path}: ERROR event`, status);
+      throw new KubeApiError(`WATCH ${this.path}: ERROR event`, fallback, status);
     }
     const raw = event.object as T | undefined;
     if (!raw || typeof raw !== "object" || !raw.metadata) {

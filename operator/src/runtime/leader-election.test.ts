@@ -1,6 +1,5 @@
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
-import { KubeApiError } from "./kube-http.ts";
+import { KubeApiError } from "../k8s/errors.ts";
 import { LeaderElector, type LeaderElectorOptions, type LeaseClient, type LeaseObject } from "./leader-election.ts";
 import type { LeaseSpec } from "./lease-decision.ts";
 
@@ -18,7 +17,7 @@ class MemoryLease {
         await new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
       }
       if (signal.aborted) throw signal.reason;
-      if (this.down) throw new KubeApiError(503, "ServiceUnavailable");
+      if (this.down) throw new KubeApiError("lease", 503, { reason: "ServiceUnavailable", message: "ServiceUnavailable" });
     };
     return {
       get: async (signal) => {
@@ -27,12 +26,12 @@ class MemoryLease {
       },
       create: async (lease, signal) => {
         await gate(signal);
-        if (this.lease) throw new KubeApiError(409, "AlreadyExists");
+        if (this.lease) throw new KubeApiError("lease", 409, { reason: "AlreadyExists", message: "AlreadyExists" });
         return this.#store(lease);
       },
       replace: async (lease, signal) => {
         await gate(signal);
-        if (!this.lease || lease.metadata.resourceVersion !== this.lease.metadata.resourceVersion) throw new KubeApiError(409, "Conflict");
+        if (!this.lease || lease.metadata.resourceVersion !== this.lease.metadata.resourceVersion) throw new KubeApiError("lease", 409, { reason: "Conflict", message: "Conflict" });
         return this.#store(lease);
       },
     };
@@ -77,7 +76,6 @@ function candidate(store: MemoryLease, identity: string, opts: Partial<LeaderEle
   const log: string[] = [];
   let leaderSignal: AbortSignal | undefined;
   const elector = new LeaderElector({
-    kc: new KubeConfig(),
     namespace: "ns",
     name: "lock",
     identity,

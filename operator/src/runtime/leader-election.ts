@@ -4,9 +4,8 @@
 // leader renews every retryPeriod and, when it has not renewed successfully for
 // renewDeadline, stops acting at once — by a timer, whatever the API calls are
 // doing — and goes back to candidacy.
-import type { KubeConfig } from "@kubernetes/client-node";
 import { type Clock, realClock, scopedSignal, sleep, type TimerHandle } from "./clock.ts";
-import { httpStatusOf, KubeHttp } from "./kube-http.ts";
+import { isConflict } from "../k8s/errors.ts";
 import { decideLease, type LeaseObservation, type LeaseSpec, observeLease, releasedSpec } from "./lease-decision.ts";
 import { errorMessage, type RuntimeLogger, silentLogger } from "./logger.ts";
 
@@ -17,52 +16,14 @@ export interface LeaseObject {
   spec?: LeaseSpec;
 }
 
-/** The three calls the elector makes; a 409 must surface as an error with status 409. */
+/** The three calls the elector makes (k8s/leases.ts); a 409 must surface as an error with status 409. */
 export interface LeaseClient {
   get(signal: AbortSignal): Promise<LeaseObject | undefined>;
   create(lease: LeaseObject, signal: AbortSignal): Promise<LeaseObject>;
   replace(lease: LeaseObject, signal: AbortSignal): Promise<LeaseObject>;
-  close?(): Promise<void>;
-}
-
-// Deadlines come from the elector's own signals; this only bounds a request that has none.
-const REQUEST_CEILING_MS = 60_000;
-
-export class HttpLeaseClient implements LeaseClient {
-  readonly #http: KubeHttp;
-  readonly #collection: string;
-  readonly #item: string;
-
-  constructor(kc: KubeConfig, namespace: string, name: string) {
-    this.#http = new KubeHttp(kc);
-    this.#collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
-    this.#item = `${this.#collection}/${encodeURIComponent(name)}`;
-  }
-
-  async get(signal: AbortSignal): Promise<LeaseObject | undefined> {
-    try {
-      return await this.#http.json<LeaseObject>(this.#item, { signal, timeoutMs: REQUEST_CEILING_MS });
-    } catch (err) {
-      if (httpStatusOf(err) === 404) return undefined;
-      throw err;
-    }
-  }
-
-  create(lease: LeaseObject, signal: AbortSignal): Promise<LeaseObject> {
-    return this.#http.json<LeaseObject>(this.#collection, { method: "POST", body: lease, signal, timeoutMs: REQUEST_CEILING_MS });
-  }
-
-  replace(lease: LeaseObject, signal: AbortSignal): Promise<LeaseObject> {
-    return this.#http.json<LeaseObject>(this.#item, { method: "PUT", body: lease, signal, timeoutMs: REQUEST_CEILING_MS });
-  }
-
-  close(): Promise<void> {
-    return this.#http.close();
-  }
 }
 
 export interface LeaderElectorOptions {
-  kc: KubeConfig;
   namespace: string;
   name: string;
   /** Unique per replica (e.g. pod name + random suffix). */
@@ -77,8 +38,8 @@ export interface LeaderElectorOptions {
   onNewLeader?(identity: string): void;
   logger?: RuntimeLogger;
   clock?: Clock;
-  /** Replaces the HTTP Lease client (tests). */
-  leaseClient?: LeaseClient;
+  /** The Lease calls: k8s/leases.ts over the process's KubeApi, or a fake in tests. */
+  leaseClient: LeaseClient;
 }
 
 type Attempt = "leader" | "held-by-other" | "conflict";
@@ -116,7 +77,7 @@ export class LeaderElector {
     if (!options.identity) throw new Error("identity must not be empty");
     this.#opts = options;
     this.identity = options.identity;
-    this.#client = options.leaseClient ?? new HttpLeaseClient(options.kc, options.namespace, options.name);
+    this.#client = options.leaseClient;
     this.#log = options.logger ?? silentLogger;
     this.#clock = options.clock ?? realClock;
     this.#leaseDurationMs = lease * 1000;
@@ -160,25 +121,20 @@ export class LeaderElector {
       await this.#client.replace({ ...lease, spec: releasedSpec(lease.spec, new Date()) }, scoped.signal);
       this.#log.info("released the lease", { lease: this.#leaseName() });
     } catch (err) {
-      if (httpStatusOf(err) === 409) {
+      if (isConflict(err)) {
         this.#log.info("lease changed while releasing; leaving it as it is", { lease: this.#leaseName() });
         return;
       }
       throw err;
     } finally {
       scoped.dispose();
-      await this.#client.close?.();
     }
   }
 
   async #loop(stop: AbortSignal): Promise<void> {
-    try {
-      while (!stop.aborted) {
-        if (!(await this.#campaign(stop))) break;
-        await this.#lead(stop);
-      }
-    } finally {
-      if (!this.#released.signal.aborted) await this.#client.close?.();
+    while (!stop.aborted) {
+      if (!(await this.#campaign(stop))) break;
+      await this.#lead(stop);
     }
   }
 
@@ -296,7 +252,7 @@ export class LeaderElector {
         this.#observe(created.spec ?? decision.spec);
         return "leader";
       } catch (err) {
-        if (httpStatusOf(err) === 409) return "conflict";
+        if (isConflict(err)) return "conflict";
         throw err;
       }
     }
@@ -310,7 +266,7 @@ export class LeaderElector {
       if (decision.acquiring) this.#log.info("acquired the lease", { lease: this.#leaseName(), previousHolder: lease.spec?.holderIdentity ?? "", transitions: decision.spec.leaseTransitions });
       return "leader";
     } catch (err) {
-      if (httpStatusOf(err) === 409) return "conflict";
+      if (isConflict(err)) return "conflict";
       throw err;
     }
   }

@@ -1,8 +1,8 @@
 // An in-memory ShimBackend for unit tests: tokens, permissions, objects and
-// Deployments in maps, API-server answers as KubeErrors.
+// Deployments in maps, API-server answers as KubeApiErrors.
 import type { V1Deployment } from "@kubernetes/client-node";
 import type { RemediationAction, Signal } from "../api/v1alpha1/objects.ts";
-import { KubeError } from "../k8s/client.ts";
+import { KubeApiError } from "../k8s/errors.ts";
 import type { DeploymentRef } from "../remediation/target.ts";
 import type { AccessRequest, ShimBackend, UserInfo } from "./backend.ts";
 
@@ -16,7 +16,7 @@ export class FakeBackend implements ShimBackend {
   calls = { tokenReviews: 0, accessReviews: 0, deploymentReads: 0 };
   /** Called on each created action; may set its status (the "operator"). */
   onAction: (a: RemediationAction) => void = () => {};
-  failNext: KubeError | undefined;
+  failNext: KubeApiError | undefined;
 
   grant(user: string, verb: string, groupResource: string, namespace: string): void {
     this.grants.add(`${user} ${verb} ${groupResource} ${namespace}`);
@@ -56,7 +56,7 @@ export class FakeBackend implements ShimBackend {
   async createSignal(s: Signal): Promise<Signal> {
     this.maybeFail();
     const key = `${s.kind}/${s.metadata.namespace}/${s.metadata.name}`;
-    if (this.signals.has(key)) throw new KubeError("create", 409, "AlreadyExists", `${s.metadata.name} already exists`);
+    if (this.signals.has(key)) throw new KubeApiError("create", 409, { reason: "AlreadyExists", message: `${s.metadata.name} already exists` });
     const stored = structuredClone(s);
     this.signals.set(key, stored);
     return stored;
@@ -64,14 +64,14 @@ export class FakeBackend implements ShimBackend {
 
   async getSignal(kind: Signal["kind"], namespace: string, name: string): Promise<Signal> {
     const s = this.signals.get(`${kind}/${namespace}/${name}`);
-    if (!s) throw new KubeError("get", 404, "NotFound", `${name} not found`);
+    if (!s) throw new KubeApiError("get", 404, { reason: "NotFound", message: `${name} not found` });
     return structuredClone(s);
   }
 
   async createAction(a: RemediationAction): Promise<RemediationAction> {
     this.maybeFail();
     const key = `${a.metadata.namespace}/${a.metadata.name}`;
-    if (this.actions.has(key)) throw new KubeError("create", 409, "AlreadyExists", `${a.metadata.name} already exists`);
+    if (this.actions.has(key)) throw new KubeApiError("create", 409, { reason: "AlreadyExists", message: `${a.metadata.name} already exists` });
     const stored: RemediationAction = structuredClone({ ...a, metadata: { ...a.metadata, uid: `uid-${this.actions.size}`, creationTimestamp: new Date() } });
     this.actions.set(key, stored);
     this.onAction(stored);
@@ -80,7 +80,7 @@ export class FakeBackend implements ShimBackend {
 
   async getAction(namespace: string, name: string): Promise<RemediationAction> {
     const a = this.actions.get(`${namespace}/${name}`);
-    if (!a) throw new KubeError("get", 404, "NotFound", `${name} not found`);
+    if (!a) throw new KubeApiError("get", 404, { reason: "NotFound", message: `${name} not found` });
     return structuredClone(a);
   }
 
@@ -102,7 +102,7 @@ export class FakeBackend implements ShimBackend {
   async readDeployment(namespace: string, name: string): Promise<V1Deployment> {
     this.calls.deploymentReads++;
     const d = this.deployments.get(`${namespace}/${name}`);
-    if (!d) throw new KubeError("get", 404, "NotFound", `${name} not found`);
+    if (!d) throw new KubeApiError("get", 404, { reason: "NotFound", message: `${name} not found` });
     return structuredClone(d);
   }
 }

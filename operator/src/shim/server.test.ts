@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { KubeError } from "../k8s/client.ts";
+import { KubeApiError } from "../k8s/errors.ts";
 import { silentLogger } from "../telemetry/logger.ts";
 import { FakeBackend } from "./fake-backend.ts";
 import { signalName } from "./mapping.ts";
@@ -167,7 +167,7 @@ describe("authentication and authorization", () => {
   });
 
   it("an API-server failure during the TokenReview is a 503, not a 401", async () => {
-    backend.failNext = new KubeError("tokenreview", 0, "NetworkError", "connection refused");
+    backend.failNext = new KubeApiError("tokenreview", 0, { reason: "NetworkError", message: "connection refused" });
     const r = await post("/v1/signals/anomaly", anomalyBody);
     expect(r.status).toBe(503);
     expect(r.headers.get("retry-after")).toBe("1");

@@ -9,7 +9,7 @@ import { dnsLabel } from "../api/v1alpha1/meta.ts";
 import type { RemediationAction, Signal } from "../api/v1alpha1/objects.ts";
 import { rcaSignalSpec } from "../api/v1alpha1/rca-signal.ts";
 import { type FieldIssue, validate } from "../api/v1alpha1/validation.ts";
-import { isAlreadyExists, isNotFound, KubeError } from "../k8s/client.ts";
+import { isAlreadyExists, isNotFound, KubeApiError } from "../k8s/errors.ts";
 import { rolloutStatus } from "../remediation/rollout.ts";
 import { resolveTarget } from "../remediation/target.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -367,8 +367,8 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
 
   function upstream(err: unknown, what: string): HttpError {
     if (err instanceof HttpError) return err;
-    if (err instanceof KubeError) {
-      if (err.code === 429 || err.code === 0 || err.code === 503) {
+    if (err instanceof KubeApiError) {
+      if (err.status === 429 || err.status === 0 || err.status === 503) {
         return new HttpError(503, "ServiceUnavailable", `Kubernetes API unavailable while ${what}: ${err.message}`, { headers: { "retry-after": String(err.retryAfterSeconds ?? 1) } });
       }
       return new HttpError(502, "BadGateway", `Kubernetes API error while ${what}: ${err.message}`);
@@ -379,11 +379,11 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
   /** API-server answers that are the caller's doing become 4xx; the rest 502/503. */
   function fromKube(err: unknown): HttpError {
     if (err instanceof HttpError) return err;
-    if (err instanceof KubeError) {
-      if (err.code === 422 || err.code === 400) return new HttpError(400, "BadRequest", `rejected by the API server: ${err.message}`);
-      if (err.code === 404) return new HttpError(404, "NotFound", `not found: ${err.message}`, { field: "namespace" });
-      if (err.code === 409) return new HttpError(409, "Conflict", err.message);
-      if (err.code === 403) return new HttpError(502, "BadGateway", `the shim itself lacks permission: ${err.message}`);
+    if (err instanceof KubeApiError) {
+      if (err.status === 422 || err.status === 400) return new HttpError(400, "BadRequest", `rejected by the API server: ${err.message}`);
+      if (err.status === 404) return new HttpError(404, "NotFound", `not found: ${err.message}`, { field: "namespace" });
+      if (err.status === 409) return new HttpError(409, "Conflict", err.message);
+      if (err.status === 403) return new HttpError(502, "BadGateway", `the shim itself lacks permission: ${err.message}`);
     }
     return upstream(err, "handling the request");
   }

@@ -2,10 +2,12 @@
 // respected (429 → retry later), and after a crash the same eviction cannot hit
 // a replacement pod that reused the name.
 import { k8sEvictionTotal } from "../../telemetry/metrics.ts";
-import { call, FIELD_MANAGER, isConflict, isNotFound, type KubeClients } from "../client.ts";
+import type { KubeApi } from "../api.ts";
+import { isConflict, isNotFound } from "../errors.ts";
+import { PODS } from "../resources.ts";
 import type { ExecutionResult, ExecutorInput } from "./types.ts";
 
-export async function deletePod(c: KubeClients, { action, intent, dryRun }: ExecutorInput): Promise<ExecutionResult> {
+export async function deletePod(api: KubeApi, { action, intent, dryRun }: ExecutorInput): Promise<ExecutionResult> {
   const namespace = action.metadata.namespace;
   const pod = intent.podName!;
   const body = {
@@ -15,9 +17,7 @@ export async function deletePod(c: KubeClients, { action, intent, dryRun }: Exec
     deleteOptions: { preconditions: { uid: intent.podUID }, ...(dryRun ? { dryRun: ["All"] } : {}) },
   };
   try {
-    await call("create_pod_eviction", () =>
-      c.core.createNamespacedPodEviction({ name: pod, namespace, body, fieldManager: FIELD_MANAGER, ...(dryRun ? { dryRun: "All" } : {}) }),
-    );
+    await api.create(PODS, namespace, body, { subresource: "eviction", dryRun });
   } catch (err) {
     // Gone already, or the name now belongs to another pod: our pod is not there to evict.
     if (!isNotFound(err) && !isConflict(err)) throw err;

@@ -1,6 +1,6 @@
 // The one place a RemediationAction's type becomes a mutation.
 import type { ActionType } from "../../api/v1alpha1/remediation-action.ts";
-import type { KubeClients } from "../client.ts";
+import type { KubeApi } from "../api.ts";
 import { deletePod } from "./delete-pod.ts";
 import { patch } from "./patch.ts";
 import { restart } from "./restart.ts";
@@ -10,13 +10,13 @@ import type { ExecutionResult, ExecutorInput } from "./types.ts";
 export type { ExecutionResult, ExecutorInput } from "./types.ts";
 export { stampOf } from "./stamp.ts";
 
-const EXECUTORS: Record<ActionType, (c: KubeClients, input: ExecutorInput) => Promise<ExecutionResult>> = {
+const EXECUTORS: Record<ActionType, (api: KubeApi, input: ExecutorInput) => Promise<ExecutionResult>> = {
   scale,
   restart,
   patch,
   "delete-pod": deletePod,
 };
 
-export function execute(c: KubeClients, input: ExecutorInput): Promise<ExecutionResult> {
-  return EXECUTORS[input.action.spec.type](c, input);
+export function execute(api: KubeApi, input: ExecutorInput): Promise<ExecutionResult> {
+  return EXECUTORS[input.action.spec.type](api, input);
 }

@@ -5,7 +5,8 @@
 import type { V1Deployment } from "@kubernetes/client-node";
 import { ANNOTATIONS } from "../../api/v1alpha1/objects.ts";
 import { k8sPatchTotal } from "../../telemetry/metrics.ts";
-import { call, FIELD_MANAGER, jsonPatch, type KubeClients, mergePatch, strategicPatch } from "../client.ts";
+import type { KubeApi } from "../api.ts";
+import { DEPLOYMENTS } from "../resources.ts";
 import { type PatchDocument, PatchTextError, parsePatch } from "../../remediation/patch-document.ts";
 import type { ExecutionResult, ExecutorInput } from "./types.ts";
 
@@ -36,15 +37,14 @@ const KIND = { json: "JSON patch", strategic: "strategic merge patch", merge: "m
  * body (with the stamp, so the dry run sees exactly what will be written) and the
  * same resourceVersion precondition.
  */
-async function send(c: KubeClients, namespace: string, name: string, p: PatchDocument, uid: string, target: V1Deployment | undefined, resourceVersion: string | undefined, dryRun: boolean): Promise<V1Deployment> {
+async function send(api: KubeApi, namespace: string, name: string, p: PatchDocument, uid: string, target: V1Deployment | undefined, resourceVersion: string | undefined, dryRun: boolean): Promise<V1Deployment> {
   // Strict: a field the Deployment does not have (a misspelt path, or a dotted
   // path such as "spec.containers[0].image" sent as one key) is refused rather than silently dropped,
   // so such a patch ends Blocked InvalidPatch instead of "changing nothing".
-  const common = { name, namespace, fieldManager: FIELD_MANAGER, fieldValidation: "Strict", ...(dryRun ? { dryRun: "All" } : {}) };
-  const op = dryRun ? "dryrun_patch_deployment" : "patch_deployment";
-  if (p.json) return call(op, () => c.apps.patchNamespacedDeployment({ ...common, body: jsonPatchWithStampAndVersion(p.json!, uid, target, resourceVersion) }, jsonPatch()));
-  if (p.strategic) return call(op, () => c.apps.patchNamespacedDeployment({ ...common, body: withStampAndVersion(p.strategic!, uid, resourceVersion) }, strategicPatch()));
-  return call(op, () => c.apps.patchNamespacedDeployment({ ...common, body: withStampAndVersion(p.merge!, uid, resourceVersion) }, mergePatch()));
+  // (KubeApi sends every write with fieldValidation=Strict.)
+  if (p.json) return api.patch(DEPLOYMENTS, namespace, name, "json", jsonPatchWithStampAndVersion(p.json, uid, target, resourceVersion), { dryRun });
+  if (p.strategic) return api.patch(DEPLOYMENTS, namespace, name, "strategic", withStampAndVersion(p.strategic, uid, resourceVersion), { dryRun });
+  return api.patch(DEPLOYMENTS, namespace, name, "merge", withStampAndVersion(p.merge!, uid, resourceVersion), { dryRun });
 }
 
 /**
@@ -52,8 +52,8 @@ async function send(c: KubeClients, namespace: string, name: string, p: PatchDoc
  * server-side dry run guarded by before's resourceVersion, so the object returned
  * is exactly `before` with the patch applied (409 if it moved in between).
  */
-export function previewPatch(c: KubeClients, action: ExecutorInput["action"], before: V1Deployment): Promise<V1Deployment> {
-  return send(c, action.metadata.namespace, action.spec.target.name, document(action), action.metadata.uid!, before, before.metadata?.resourceVersion, true);
+export function previewPatch(api: KubeApi, action: ExecutorInput["action"], before: V1Deployment): Promise<V1Deployment> {
+  return send(api, action.metadata.namespace, action.spec.target.name, document(action), action.metadata.uid!, before, before.metadata?.resourceVersion, true);
 }
 
 /**
@@ -67,10 +67,10 @@ function document(action: ExecutorInput["action"]): PatchDocument {
   return parsed.value;
 }
 
-export async function patch(c: KubeClients, { action, intent, dryRun, deployment }: ExecutorInput): Promise<ExecutionResult> {
+export async function patch(api: KubeApi, { action, intent, dryRun, deployment }: ExecutorInput): Promise<ExecutionResult> {
   const { namespace, name } = { namespace: action.metadata.namespace, name: action.spec.target.name };
   const p = document(action);
-  await send(c, namespace, name, p, action.metadata.uid!, deployment, intent.resourceVersion, dryRun);
+  await send(api, namespace, name, p, action.metadata.uid!, deployment, intent.resourceVersion, dryRun);
   if (!dryRun) k8sPatchTotal.inc({ namespace, deployment: name });
   const kind = p.json ? KIND.json : p.strategic ? KIND.strategic : KIND.merge;
   const what = intent.changedPaths?.length ? ` (${intent.changedPaths.slice(0, 8).join(", ")}${intent.changedPaths.length > 8 ? ", …" : ""})` : "";

@@ -5,7 +5,9 @@
 // for another replica count is never applied.
 import { ANNOTATIONS } from "../../api/v1alpha1/objects.ts";
 import { k8sScaleTotal } from "../../telemetry/metrics.ts";
-import { call, FIELD_MANAGER, type KubeClients, mergePatch } from "../client.ts";
+import type { V1Deployment } from "@kubernetes/client-node";
+import type { KubeApi } from "../api.ts";
+import { DEPLOYMENTS } from "../resources.ts";
 import type { ExecutionResult, ExecutorInput } from "./types.ts";
 
 export function scaleBody(to: number, uid: string | undefined, resourceVersion: string | undefined) {
@@ -15,15 +17,10 @@ export function scaleBody(to: number, uid: string | undefined, resourceVersion: 
   };
 }
 
-export async function scale(c: KubeClients, { action, intent, dryRun }: ExecutorInput): Promise<ExecutionResult> {
+export async function scale(api: KubeApi, { action, intent, dryRun }: ExecutorInput): Promise<ExecutionResult> {
   const { namespace, name } = { namespace: action.metadata.namespace, name: action.spec.target.name };
   const to = intent.replicas!;
-  const result = await call("patch_deployment", () =>
-    c.apps.patchNamespacedDeployment(
-      { name, namespace, body: scaleBody(to, dryRun ? undefined : action.metadata.uid, intent.resourceVersion), fieldManager: FIELD_MANAGER, ...(dryRun ? { dryRun: "All" } : {}) },
-      mergePatch(),
-    ),
-  );
+  const result = await api.patch<V1Deployment>(DEPLOYMENTS, namespace, name, "merge", scaleBody(to, dryRun ? undefined : action.metadata.uid, intent.resourceVersion), { dryRun });
   if (!dryRun) k8sScaleTotal.inc({ namespace, deployment: name });
   const from = intent.fromReplicas;
   return {

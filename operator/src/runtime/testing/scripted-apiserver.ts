@@ -46,6 +46,8 @@ export class ScriptedApiServer {
   handler: RequestHandler = () => ({ status: 404, body: statusBody(404, "NotFound") });
   /** Consumed one per watch request; with none left a watch stays open and idle. */
   readonly watches: WatchScript[] = [];
+  /** TCP connections accepted so far (connection-pool tests). */
+  connections = 0;
   #server: Server;
   #sockets = new Set<Socket>();
   #port = 0;
@@ -53,6 +55,7 @@ export class ScriptedApiServer {
   constructor() {
     this.#server = createServer((req, res) => void this.#serve(req, res));
     this.#server.on("connection", (s: Socket) => {
+      this.connections++;
       this.#sockets.add(s);
       s.on("close", () => this.#sockets.delete(s));
     });
