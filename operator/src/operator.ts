@@ -6,7 +6,7 @@ import type { KubernetesObject, V1Deployment, V1Pod, V1ReplicaSet } from "@kuber
 import type { Server } from "node:http";
 import type { GuardrailPolicy, RemediationAction, Signal } from "./api/v1alpha1/objects.ts";
 import { TERMINAL_PHASES } from "./api/v1alpha1/remediation-action.ts";
-import { ActionController, targetKey } from "./controllers/action-controller.ts";
+import { ActionController, targetKey } from "./controllers/action/controller.ts";
 import { PolicyController } from "./controllers/policy-controller.ts";
 import { NotLeaderError, type Reconciler } from "./controllers/reconcile.ts";
 import { SignalController, signalKey } from "./controllers/signal-controller.ts";

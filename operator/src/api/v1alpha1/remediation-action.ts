@@ -170,11 +170,12 @@ export const remediationActionSpec = withCel(
   ],
 ).describe("The action to take.");
 
-export const ACTION_PHASES = [
-  "Pending", "PendingApproval", "Executing", "Verifying",
-  "Succeeded", "Failed", "Blocked", "Rejected", "Expired",
-] as const;
-export const TERMINAL_PHASES = new Set<string>(["Succeeded", "Failed", "Blocked", "Rejected", "Expired"]);
+/** Phases an action ends in: nothing acts on it again. */
+export const TERMINAL_ACTION_PHASES = ["Succeeded", "Failed", "Blocked", "Rejected", "Expired"] as const;
+export type TerminalPhase = (typeof TERMINAL_ACTION_PHASES)[number];
+export const ACTION_PHASES = ["Pending", "PendingApproval", "Executing", "Verifying", ...TERMINAL_ACTION_PHASES] as const;
+export type ActionPhase = (typeof ACTION_PHASES)[number];
+export const TERMINAL_PHASES: ReadonlySet<string> = new Set<string>(TERMINAL_ACTION_PHASES);
 
 export const remediationActionStatus = z
   .object({

@@ -1,0 +1,64 @@
+// What every phase of one action sees: the action, the time of this pass, the
+// caches and the API. Built once per action per reconcile (Argo Rollouts'
+// per-object context), so phases take one argument and tests build it from fakes.
+import type { V1Deployment, V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
+import type { GuardrailPolicy, RemediationAction } from "../../api/v1alpha1/objects.ts";
+import type { KubeApi } from "../../k8s/api.ts";
+import type { EventRecorder } from "../../k8s/events.ts";
+import type { ActionRecord } from "../../remediation/guardrails.ts";
+import type { Logger } from "../../telemetry/logger.ts";
+import type { Cache, OverlayCache } from "../cache.ts";
+import { podsOf } from "../pods.ts";
+
+export interface ActionDeps {
+  api: KubeApi;
+  /** The informer's actions with this process's own writes laid over them. */
+  actions: OverlayCache<RemediationAction>;
+  deployments: Cache<V1Deployment>;
+  pods: Cache<V1Pod>;
+  /** Decides which pods are the target's (Pod → ReplicaSet → Deployment controller references). */
+  replicaSets: Cache<V1ReplicaSet>;
+  policies: Cache<GuardrailPolicy>;
+  events: EventRecorder;
+  operatorNamespace: string;
+  log: Logger;
+  now: () => number;
+  /** Throws when this replica may no longer act (lost the lease). Called before every write. */
+  guard: () => void;
+  /** Called when an action reaches a terminal phase (loop duration metric). */
+  onTerminal?: (action: RemediationAction) => void;
+}
+
+export interface ActionContext {
+  readonly action: RemediationAction;
+  /** The time of this pass: every timestamp and deadline of one transition uses it. */
+  readonly now: number;
+  readonly deps: ActionDeps;
+}
+
+export function contextFor(deps: ActionDeps, action: RemediationAction): ActionContext {
+  return { action, now: deps.now(), deps };
+}
+
+/** The target's actions, through the overlay. */
+export function actionsOfTarget(deps: ActionDeps, namespace: string, target: string): RemediationAction[] {
+  return deps.actions.list(namespace).filter((a) => a.spec.target.name === target);
+}
+
+/** Executed (intent recorded), non-dry-run actions on the same target, this one excluded: the guardrails' history. */
+export function history(ctx: ActionContext): ActionRecord[] {
+  const a = ctx.action;
+  return actionsOfTarget(ctx.deps, a.metadata.namespace, a.spec.target.name)
+    .filter((o) => o.metadata.name !== a.metadata.name && !o.spec.dryRun && o.status?.intent?.recordedAt)
+    .map((o) => ({
+      name: o.metadata.name,
+      type: o.spec.type,
+      executedAt: Date.parse(o.status!.intent!.recordedAt!),
+      fromReplicas: o.status?.intent?.fromReplicas,
+      toReplicas: o.status?.intent?.replicas,
+    }));
+}
+
+export function targetPods(ctx: ActionContext, d: V1Deployment | undefined): V1Pod[] {
+  return d ? podsOf(d, ctx.deps.pods, ctx.deps.replicaSets) : [];
+}
