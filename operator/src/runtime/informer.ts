@@ -71,6 +71,8 @@ export function objectKey(obj: KubernetesObject): string {
 
 export class Informer<T extends KubernetesObject> {
   readonly path: string;
+  /** The resource's plural, for metrics and logs. */
+  readonly resource: string;
   readonly #opts: InformerOptions;
   readonly #api: KubeApi;
   readonly #log: RuntimeLogger;
@@ -98,6 +100,7 @@ export class Informer<T extends KubernetesObject> {
   constructor(options: InformerOptions) {
     this.#opts = options;
     this.path = collectionPath(options.resource, options.namespace);
+    this.resource = options.resource.plural;
     this.#api = options.api;
     this.#log = options.logger ?? silentLogger;
     this.#clock = options.clock ?? realClock;

@@ -8,6 +8,7 @@ import type { EventRecorder } from "../../k8s/events.ts";
 import type { ActionRecord } from "../../remediation/guardrails.ts";
 import type { Logger } from "../../telemetry/logger.ts";
 import type { Cache, OverlayCache } from "../cache.ts";
+import type { Indexed } from "../indexes.ts";
 import { podsOf } from "../pods.ts";
 
 export interface ActionDeps {
@@ -15,9 +16,9 @@ export interface ActionDeps {
   /** The informer's actions with this process's own writes laid over them. */
   actions: OverlayCache<RemediationAction>;
   deployments: Cache<V1Deployment>;
-  pods: Cache<V1Pod>;
+  pods: Indexed<V1Pod>;
   /** Decides which pods are the target's (Pod → ReplicaSet → Deployment controller references). */
-  replicaSets: Cache<V1ReplicaSet>;
+  replicaSets: Indexed<V1ReplicaSet>;
   policies: Cache<GuardrailPolicy>;
   events: EventRecorder;
   operatorNamespace: string;

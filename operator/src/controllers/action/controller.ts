@@ -43,8 +43,6 @@ export type ActionControllerDeps = Omit<ActionDeps, "actions" | "now" | "guard">
   guard?: () => void;
 };
 
-export const targetKey = (a: RemediationAction) => `${a.metadata.namespace}/${a.spec.target.name}`;
-
 const PHASES: Record<string, { span: string; run: (ctx: ActionContext) => Promise<Transition> | Transition }> = {
   Pending: { span: "guardrails", run: (ctx) => admit(ctx) },
   PendingApproval: { span: "guardrails", run: (ctx) => admit(ctx) },

@@ -1,0 +1,94 @@
+// What each controller watches and which keys an event asks it to reconcile
+// (controller-runtime's Watches with EnqueueRequestsFromMapFunc). The manager
+// (runtime/manager.ts) feeds the keys into the controller's queue while leading.
+import type { V1Deployment, V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
+import type { GuardrailPolicy, RemediationAction, Signal } from "../api/v1alpha1/objects.ts";
+import { TERMINAL_PHASES } from "../api/v1alpha1/remediation-action.ts";
+import { controllerOf, owningDeploymentName } from "../remediation/ownership.ts";
+import type { Informer } from "../runtime/informer.ts";
+import { type ControllerSpec, watch } from "../runtime/manager.ts";
+import type { ActionController } from "./action/controller.ts";
+import { BY_CONTROLLER, BY_TARGET, controllerIndex, targetIndex, targetKey } from "./indexes.ts";
+import type { PolicyController } from "./policy-controller.ts";
+import { type SignalController, signalKey } from "./signal-controller.ts";
+
+export interface Informers {
+  anomalies: Informer<Signal>;
+  rcas: Informer<Signal>;
+  actions: Informer<RemediationAction>;
+  policies: Informer<GuardrailPolicy>;
+  deployments: Informer<V1Deployment>;
+  pods: Informer<V1Pod>;
+  replicaSets: Informer<V1ReplicaSet>;
+}
+
+/** The indexes the watches and controllers look up by; declared before the informers start. */
+export function declareIndexes(inf: Informers): void {
+  inf.actions.addIndex(BY_TARGET, targetIndex);
+  inf.replicaSets.addIndex(BY_CONTROLLER, controllerIndex("Deployment"));
+  inf.pods.addIndex(BY_CONTROLLER, controllerIndex("ReplicaSet"));
+}
+
+const isOpen = (a: RemediationAction) => !TERMINAL_PHASES.has(a.status?.phase ?? "Pending");
+
+/**
+ * Keyed by target. A Deployment, its ReplicaSets and pods matter only to a
+ * target with an open action; a policy change may unblock any open action.
+ */
+export function actionControllerSpec(ctl: ActionController, inf: Informers, workers: number): ControllerSpec {
+  const openTarget = (namespace: string, name: string | undefined) => {
+    const key = `${namespace}/${name}`;
+    return name !== undefined && inf.actions.byIndex(BY_TARGET, key).some(isOpen) ? [key] : [];
+  };
+  const openTargets = () => new Set(inf.actions.list().filter(isOpen).map(targetKey));
+  // The overlay of the controller's own writes clears when the informer delivers them.
+  inf.actions.on("add", (a) => ctl.observe(a));
+  inf.actions.on("update", (_old, a) => ctl.observe(a));
+  inf.actions.on("delete", (a) => ctl.observe(a, true));
+  return {
+    name: "remediationaction",
+    workers,
+    reconcile: (key) => ctl.reconcile(key),
+    initialKeys: openTargets,
+    watches: [
+      watch(inf.actions, (a) => [targetKey(a)], ["add", "update"]),
+      watch(inf.deployments, (d) => openTarget(d.metadata?.namespace ?? "", d.metadata?.name)),
+      // A pod seen before its ReplicaSet counted as nobody's: the ReplicaSet's arrival looks again.
+      watch(inf.replicaSets, (rs) => openTarget(rs.metadata?.namespace ?? "", controllerOf(rs, "Deployment")?.name), ["add", "update"]),
+      watch(inf.pods, (p) => {
+        const namespace = p.metadata?.namespace ?? "";
+        const rs = inf.replicaSets.get(namespace, controllerOf(p, "ReplicaSet")?.name ?? "");
+        return rs ? openTarget(namespace, owningDeploymentName(p, [rs])) : [];
+      }, ["update", "delete"]),
+      watch(inf.policies, () => openTargets()),
+    ],
+  };
+}
+
+export function signalControllerSpec(ctl: SignalController, inf: Informers, workers: number): ControllerSpec {
+  return {
+    name: "signal",
+    workers,
+    reconcile: (key) => ctl.reconcile(key),
+    initialKeys: () => [...inf.anomalies.list(), ...inf.rcas.list()].map(signalKey),
+    watches: [watch(inf.anomalies, (s) => [signalKey(s)], ["add", "update"]), watch(inf.rcas, (s) => [signalKey(s)], ["add", "update"])],
+  };
+}
+
+/** A policy's status names the Deployments it covers: a Deployment change re-checks the policies that could cover it. */
+export function policyControllerSpec(ctl: PolicyController, inf: Informers, workers: number, operatorNamespace: string): ControllerSpec {
+  const keyOf = (p: GuardrailPolicy) => `${p.metadata.namespace}/${p.metadata.name}`;
+  return {
+    name: "guardrailpolicy",
+    workers,
+    reconcile: (key) => ctl.reconcile(key),
+    initialKeys: () => inf.policies.list().map(keyOf),
+    watches: [
+      watch(inf.policies, (p) => [keyOf(p)]),
+      watch(inf.deployments, (d) => {
+        const namespace = d.metadata?.namespace ?? "";
+        return [...inf.policies.list(namespace), ...(namespace === operatorNamespace ? [] : inf.policies.list(operatorNamespace))].map(keyOf);
+      }),
+    ],
+  };
+}
