@@ -24,7 +24,7 @@ describe("redactString", () => {
       "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
       "uid 8c1b6c57-7a4e-4b8e-9a0f-0d4b6e7c2f11",
       "authenticating the token",
-      "shim_tokenreview",
+      "shim_create_tokenreview",
     ]) expect(redactString(s)).toBe(s);
   });
 });
