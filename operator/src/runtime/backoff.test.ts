@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { backoffDelay } from "./backoff.ts";
+import { backoffDelay, jittered } from "./backoff.ts";
 
 describe("backoffDelay", () => {
   it("doubles from the initial delay up to the cap, exactly when jitter is 0", () => {
@@ -21,5 +21,16 @@ describe("backoffDelay", () => {
       expect(d).toBeGreaterThanOrEqual(Math.floor(exact * 0.8));
       expect(d).toBeLessThanOrEqual(30_000);
     }));
+  });
+});
+
+describe("jittered", () => {
+  it("only lengthens, by at most its fraction", () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 100_000 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (ms, fraction, r) => {
+      const d = jittered(ms, fraction, () => r);
+      expect(d).toBeGreaterThanOrEqual(ms);
+      expect(d).toBeLessThanOrEqual(ms * (1 + fraction));
+    }));
+    expect(jittered(2000, 0.2, () => 0.5)).toBe(2200);
   });
 });

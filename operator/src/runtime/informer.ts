@@ -9,7 +9,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import type { KubeApi, ObjectList, WatchEvent } from "../k8s/api.ts";
 import { isGone, KubeApiError } from "../k8s/errors.ts";
 import { collectionPath, type Resource } from "../k8s/resources.ts";
-import { type BackoffOptions, backoffDelay } from "./backoff.ts";
+import { type BackoffOptions, backoffDelay, jittered } from "./backoff.ts";
 import { type Clock, realClock, sleep, type TimerHandle } from "./clock.ts";
 import { errorMessage, type RuntimeLogger, silentLogger } from "./logger.ts";
 
@@ -369,7 +369,7 @@ export class Informer<T extends KubernetesObject> {
   /** One watch; resolves when the server ends it normally, throws on anything else. */
   async #watch(signal: AbortSignal, onProgress: () => void): Promise<void> {
     const base = this.#opts.watchTimeoutSeconds ?? 300;
-    const timeoutSeconds = Math.floor(base * (1 + Math.random()));
+    const timeoutSeconds = Math.floor(jittered(base, 1));
     const stream = await this.#api.watch<T>(this.#opts.resource, this.#opts.namespace, {
       allowWatchBookmarks: true,
       resourceVersion: this.#resourceVersion || undefined,

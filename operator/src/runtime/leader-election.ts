@@ -6,6 +6,7 @@
 // doing — and goes back to candidacy.
 import { type Clock, realClock, scopedSignal, sleep, type TimerHandle } from "./clock.ts";
 import { isConflict } from "../k8s/errors.ts";
+import { jittered } from "./backoff.ts";
 import { decideLease, type LeaseObservation, type LeaseSpec, observeLease, releasedSpec } from "./lease-decision.ts";
 import { errorMessage, type RuntimeLogger, silentLogger } from "./logger.ts";
 
@@ -153,7 +154,7 @@ export class LeaderElector {
         if (stop.aborted) return false;
         this.#log.warn("could not read or write the lease", { lease: this.#leaseName(), error: errorMessage(err) });
       }
-      const wait = this.#retryPeriodMs * (1 + ACQUIRE_JITTER * Math.random());
+      const wait = jittered(this.#retryPeriodMs, ACQUIRE_JITTER);
       await sleep(wait, stop, this.#clock).catch(() => undefined);
     }
   }
