@@ -5,7 +5,7 @@
 // number of GETs per second.
 import type { V1Deployment } from "@kubernetes/client-node";
 import type { ShimBackend } from "./backend.ts";
-import { type RateLimitConfig, RateLimiter } from "./rate-limit.ts";
+import { type RateLimitConfig, RateLimiter } from "../runtime/token-bucket.ts";
 
 export interface DeploymentReadsConfig {
   /** A read younger than this is answered again instead of a new GET. */

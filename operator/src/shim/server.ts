@@ -24,7 +24,7 @@ import { addressKey, InFlight } from "./limits.ts";
 import { type ActionIntent, actionObject, anomalySignalObject, canonicalJson, executeIntent, patchIntent, rcaSignalObject, type RequestMeta, restartIntent, scaleIntent } from "./mapping.ts";
 import { loopSignalsTotal, shimRequestDuration, shimRequestsTotal } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
-import { type RateLimitConfig, RateLimiter } from "./rate-limit.ts";
+import { type RateLimitConfig, RateLimiter } from "../runtime/token-bucket.ts";
 import { executeRequest, patchRequest, restartRequest, scaleRequest, verifyDeploymentRequest } from "./requests.ts";
 import { parsePrefer, type Preferences } from "./prefer.ts";
 import { actionResult, type Answer, settled } from "./results.ts";

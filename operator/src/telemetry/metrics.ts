@@ -20,6 +20,7 @@ export const k8sEvictionTotal = new Counter({ name: "smartops_k8s_eviction_total
 export const k8sApiCallsTotal = new Counter({ name: "smartops_k8s_api_calls_total", help: "Kubernetes API calls made by the operator.", labelNames: ["operation"], registers: [registry] });
 export const k8sApiErrorsTotal = new Counter({ name: "smartops_k8s_api_errors_total", help: "Kubernetes API calls that failed.", labelNames: ["operation", "code"], registers: [registry] });
 export const k8sApiLatency = new Histogram({ name: "smartops_k8s_api_latency_seconds", help: "Latency of Kubernetes API calls.", labelNames: ["operation"], buckets: LATENCY_BUCKETS, registers: [registry] });
+export const k8sEventsDroppedTotal = new Counter({ name: "smartops_k8s_events_dropped_total", help: "Normal Events not written because the operator's event budget was spent (Warnings are always written).", registers: [registry] });
 export const k8sDesiredReplicas = new Gauge({ name: "smartops_k8s_deployment_desired_replicas", help: "spec.replicas of Deployments the operator acted on.", labelNames: ["namespace", "deployment"], registers: [registry] });
 export const k8sReadyReplicas = new Gauge({ name: "smartops_k8s_deployment_ready_replicas", help: "status.readyReplicas of Deployments the operator acted on.", labelNames: ["namespace", "deployment"], registers: [registry] });
 

@@ -10,7 +10,7 @@ import { failpoint } from "../../k8s/failpoints.ts";
 import { alreadyApplied } from "../intent.ts";
 import { admit } from "./admit.ts";
 import { type ActionContext, targetPods } from "./context.ts";
-import { createdAt, deploymentRef, describeIntent, ref, scaleNote, verb } from "./describe.ts";
+import { createdAt, deploymentRef, describeIntent, scaleNote, verb } from "./describe.ts";
 import { runExecutor } from "./run.ts";
 import { condition, type Transition } from "./transition.ts";
 
@@ -40,10 +40,9 @@ export async function execute(ctx: ActionContext): Promise<Transition> {
 /** The mutation took effect: record it, then verify (or finish when verify is off). */
 export function executed(ctx: ActionContext, d: V1Deployment | undefined, summary: string): Transition {
   const { action: a, now } = ctx;
-  const events = [
-    { regarding: ref(a), type: "Normal" as const, reason: Reason.Executed, action: verb(a), note: summary },
-    ...(d ? [{ regarding: deploymentRef(d), type: "Normal" as const, reason: "SmartopsRemediation", action: verb(a), note: `${summary} (RemediationAction ${a.metadata.name})` }] : []),
-  ];
+  // On the Deployment, so that `kubectl describe deployment` says who changed it; the
+  // action itself says so in its Executed condition and its final event.
+  const events = d ? [{ regarding: deploymentRef(d), type: "Normal" as const, reason: "SmartopsRemediation", action: verb(a), note: `${summary} (RemediationAction ${a.metadata.name})` }] : [];
   if (!a.spec.verify) {
     return { kind: "update", events, update: {
       phase: "Succeeded", reason: Reason.Executed, message: summary,

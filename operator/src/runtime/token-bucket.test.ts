@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RateLimiter } from "./rate-limit.ts";
+import { RateLimiter } from "./token-bucket.ts";
 
 describe("RateLimiter", () => {
   it("refills at the rate, up to the burst, and says when the next token comes", () => {

@@ -1,4 +1,5 @@
-// Per-identity token buckets. State is per replica on purpose: a limit that
+// Token buckets by key (per caller identity in the shim; one for the operator's
+// Normal events). State is per replica on purpose: a limit that
 // protects this process's API-server budget needs no coordination.
 import { LRUCache } from "lru-cache";
 
