@@ -1,7 +1,12 @@
 // The fake API server keeps the semantics controllers rely on: optimistic
 // concurrency, the status subresource, merge and JSON patch, dry runs that store
 // nothing, eviction preconditions, injected failures and the write log.
+import type { V1Deployment } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
+import * as b from "../../controllers/testing/builders.ts";
+import { execute, stampOf } from "../executors/index.ts";
+import { previewPatch } from "../executors/patch.ts";
+import { writeStatus } from "../smartops.ts";
 import { isAlreadyExists, isConflict, isNotFound, KubeApiError } from "../errors.ts";
 import { DEPLOYMENTS, PODS, REMEDIATION_ACTIONS } from "../resources.ts";
 import { apiError, FakeKubeApi } from "./fake-api.ts";
@@ -256,5 +261,59 @@ describe("FakeKubeApi failure injection and the call log", () => {
     api.reset();
     expect(api.calls).toEqual([]);
     expect(api.writes()).toEqual([]);
+  });
+});
+
+describe("the executors and the status writer against the fake", () => {
+  const setup = () => {
+    const api = new FakeKubeApi();
+    const d = api.seed(DEPLOYMENTS, b.deployment("web"));
+    return { api, d };
+  };
+
+  it("a scale guarded by the current resourceVersion sets replicas and the stamp in one write; a stale one is 409 and changes nothing", async () => {
+    const { api, d } = setup();
+    const a = b.action("scale-web", b.withScale({ replicas: 3 }));
+    await execute(api, { action: a, intent: { replicas: 3, fromReplicas: 2, resourceVersion: d.metadata!.resourceVersion }, dryRun: false });
+    const after = api.stored<V1Deployment>(DEPLOYMENTS, "team-a", "web")!;
+    expect(after.spec?.replicas).toBe(3);
+    expect(stampOf(after)).toBe(a.metadata.uid);
+    expect(api.writes()).toHaveLength(1);
+    const stale = await rejected(execute(api, { action: a, intent: { replicas: 4, resourceVersion: d.metadata!.resourceVersion }, dryRun: false }));
+    expect(isConflict(stale)).toBe(true);
+    expect(api.stored<V1Deployment>(DEPLOYMENTS, "team-a", "web")).toEqual(after);
+  });
+
+  it("a JSON patch is previewed by a dry run that stores nothing, then applied with the stamp", async () => {
+    const { api, d } = setup();
+    const a = b.action("patch-web", b.withPatch('[{"op":"add","path":"/spec/template/metadata/annotations","value":{"x":"1"}}]', "json"));
+    const preview = await previewPatch(api, a, d);
+    expect(preview.spec?.template.metadata?.annotations).toEqual({ x: "1" });
+    expect(api.stored(DEPLOYMENTS, "team-a", "web")).toEqual(d);
+    await execute(api, { action: a, intent: { resourceVersion: d.metadata!.resourceVersion }, dryRun: false, deployment: d });
+    const after = api.stored<V1Deployment>(DEPLOYMENTS, "team-a", "web")!;
+    expect(after.spec?.template.metadata?.annotations).toEqual({ x: "1" });
+    expect(stampOf(after)).toBe(a.metadata.uid);
+    expect(after.metadata?.generation).toBe(2);
+  });
+
+  it("an eviction of a pod whose name now belongs to another uid reports it gone and deletes nothing", async () => {
+    const api = new FakeKubeApi();
+    const p = api.seed(PODS, b.pod(b.replicaSet(b.deployment())));
+    const a = b.action("evict", b.withDeletePod());
+    const result = await execute(api, { action: a, intent: { podName: p.metadata!.name, podUID: "old-uid" }, dryRun: false });
+    expect(result.summary).toMatch(/already gone/);
+    expect(api.stored(PODS, "team-a", p.metadata!.name!)).toBeDefined();
+    await execute(api, { action: a, intent: { podName: p.metadata!.name, podUID: p.metadata!.uid }, dryRun: false });
+    expect(api.stored(PODS, "team-a", p.metadata!.name!)).toBeUndefined();
+  });
+
+  it("writeStatus of an action read before another write is 409", async () => {
+    const api = new FakeKubeApi();
+    const a = api.seed(REMEDIATION_ACTIONS, b.action());
+    const first = await writeStatus(api, a, { phase: "Executing" });
+    expect(first.status?.phase).toBe("Executing");
+    expect(isConflict(await rejected(writeStatus(api, a, { phase: "Failed" })))).toBe(true);
+    expect((await writeStatus(api, first, { phase: "Verifying" })).status?.phase).toBe("Verifying");
   });
 });
