@@ -6,17 +6,10 @@ import { guardrailPolicySpec } from "../api/v1alpha1/guardrail-policy.ts";
 import type { GuardrailPolicy } from "../api/v1alpha1/objects.ts";
 import { connect } from "../k8s/client.ts";
 import { kubeConfigFor, ScriptedApiServer } from "../runtime/testing/scripted-apiserver.ts";
-import type { Cache } from "./cache.ts";
 import { PolicyController } from "./policy-controller.ts";
+import { cacheOf } from "./testing/builders.ts";
 
 const OP_NS = "smartops-system";
-
-function cacheOf<T extends { metadata?: { namespace?: string; name?: string } }>(items: T[]): Cache<T> {
-  return {
-    get: (ns, name) => items.find((o) => o.metadata?.namespace === ns && o.metadata?.name === name),
-    list: (ns) => items.filter((o) => ns === undefined || o.metadata?.namespace === ns),
-  };
-}
 
 const policy = (namespace: string, name: string, spec: Record<string, unknown>): GuardrailPolicy => ({
   apiVersion: "smartops.io/v1alpha1",

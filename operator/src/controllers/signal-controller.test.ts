@@ -9,15 +9,8 @@ import { connect } from "../k8s/client.ts";
 import { kubeConfigFor, ScriptedApiServer } from "../runtime/testing/scripted-apiserver.ts";
 import { registry } from "../telemetry/metrics.ts";
 import { silentLogger } from "../telemetry/logger.ts";
-import type { Cache } from "./cache.ts";
 import { SignalController } from "./signal-controller.ts";
-
-function cacheOf<T extends { metadata?: { namespace?: string; name?: string } }>(items: T[]): Cache<T> {
-  return {
-    get: (ns, name) => items.find((o) => o.metadata?.namespace === ns && o.metadata?.name === name),
-    list: (ns) => items.filter((o) => ns === undefined || o.metadata?.namespace === ns),
-  };
-}
+import { cacheOf } from "./testing/builders.ts";
 
 const anomaly = (name: string): Signal => ({
   apiVersion: "smartops.io/v1alpha1",
