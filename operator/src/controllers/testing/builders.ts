@@ -12,7 +12,7 @@
 // (defaults applied) and an invalid one throws here rather than in the test.
 // Pods are wired to their ReplicaSet and ReplicaSets to their Deployment by
 // controller ownerReferences with the owners' uids (remediation/ownership.ts).
-import type { V1Deployment, V1DeploymentCondition, V1DeploymentStatus, V1ObjectMeta, V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Deployment, V1DeploymentCondition, V1DeploymentStatus, V1ObjectMeta, V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
 import { guardrailPolicySpec } from "../../api/v1alpha1/guardrail-policy.ts";
 import { ANNOTATIONS, type GuardrailPolicy, LABELS, type RemediationAction } from "../../api/v1alpha1/objects.ts";
 import {
@@ -23,6 +23,7 @@ import type { PatchKind } from "../../remediation/patch-document.ts";
 import type { Resource } from "../../k8s/resources.ts";
 import type { FakeKubeApi } from "../../k8s/testing/fake-api.ts";
 import type { Cache } from "../cache.ts";
+import { BY_CONTROLLER, BY_TARGET, controllerIndex, type Indexed, targetIndex } from "../indexes.ts";
 
 /** The builders' clock: every object is created at T0 unless an option says otherwise. */
 export const T0 = Date.parse("2026-01-01T00:00:00Z");
@@ -361,7 +362,14 @@ export const withPolicySpec = (partial: Record<string, unknown>): Opt<GuardrailP
 // ---- informer caches ----
 
 /** A Cache as an informer would fill it, which a test can change between reconciles. */
-export class FakeCache<T extends HasMeta> implements Cache<T> {
+/** The controllers' informer indexes (indexes.ts), computed on each lookup. */
+function indexValues(name: string, o: HasMeta): string[] {
+  if (name === BY_TARGET) return (o as { spec?: { target?: unknown } }).spec?.target ? targetIndex(o as unknown as RemediationAction) : [];
+  if (name === BY_CONTROLLER) return [...controllerIndex("Deployment")(o as KubernetesObject), ...controllerIndex("ReplicaSet")(o as KubernetesObject)];
+  throw new Error(`no index ${name}`);
+}
+
+export class FakeCache<T extends HasMeta> implements Cache<T>, Indexed<T> {
   private readonly items = new Map<string, T>();
 
   constructor(objects: Iterable<T> = []) {
@@ -387,6 +395,10 @@ export class FakeCache<T extends HasMeta> implements Cache<T> {
   delete(namespace: string, name: string): boolean {
     return this.items.delete(`${namespace}/${name}`);
   }
+
+  byIndex(name: string, value: string): T[] {
+    return this.list().filter((o) => indexValues(name, o).includes(value));
+  }
 }
 
 export function cacheOf<T extends HasMeta>(objects: Iterable<T> = []): FakeCache<T> {
@@ -397,10 +409,11 @@ export function cacheOf<T extends HasMeta>(objects: Iterable<T> = []): FakeCache
  * A Cache that sees exactly what the fake API server stores: an informer that has
  * caught up with every write. Each read returns fresh copies.
  */
-export function cacheOfApi<T>(api: FakeKubeApi, resource: Resource): Cache<T> {
+export function cacheOfApi<T extends HasMeta>(api: FakeKubeApi, resource: Resource): Cache<T> & Indexed<T> {
   return {
     get: (namespace, name) => api.stored<T>(resource, namespace, name),
     list: (namespace) => api.storedAll<T>(resource, namespace),
+    byIndex: (name, value) => api.storedAll<T>(resource).filter((o) => indexValues(name, o).includes(value)),
   };
 }
 

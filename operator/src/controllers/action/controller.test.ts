@@ -1,0 +1,291 @@
+// Every phase transition of the action controller, table-driven against the
+// in-memory KubeApi (k8s/testing/fake-api.ts) with test-object builders: what
+// each pass writes, in which order, and that a converged object writes nothing.
+import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { ANNOTATIONS, type RemediationAction } from "../../api/v1alpha1/objects.ts";
+import type { EventRecorder } from "../../k8s/events.ts";
+import { DEPLOYMENTS, GUARDRAIL_POLICIES, PODS, REMEDIATION_ACTIONS, REPLICASETS } from "../../k8s/resources.ts";
+import { apiError, FakeKubeApi } from "../../k8s/testing/fake-api.ts";
+import { silentLogger } from "../../telemetry/logger.ts";
+import {
+  action, approvalFor, approvalTimeout, available, cacheOfApi, crashLooping, createdAt, deployment, dryRun, maxReplicas, NAMESPACE, type Opt,
+  paused, pod, policy, progressDeadlineExceeded, progressing, replicaSet, stampedBy, T0, withApproval, withDeletePod, withIntent, withPatch,
+  withPhase, withReplicas, withStatus, withType, withVerify, withVerifyTimeout,
+} from "../testing/builders.ts";
+import { ActionController, MAX_ACTION_ERRORS } from "./controller.ts";
+import { VERIFY_RETRY_BASE_MS } from "./verify.ts";
+
+const START = T0 + 10_000;
+
+interface Setup {
+  action: RemediationAction;
+  deployment?: V1Deployment | null;
+  pods?: (d: V1Deployment) => V1Pod[];
+  policies?: Opt<ReturnType<typeof policy>>[][];
+  now?: number;
+}
+
+function harness(s: Setup) {
+  let now = s.now ?? START;
+  const api = new FakeKubeApi({ now: () => now });
+  const d = s.deployment === null ? undefined : s.deployment ?? deployment("web", withReplicas(2), available());
+  if (d) {
+    api.seed(DEPLOYMENTS, d);
+    const rs = api.seed(REPLICASETS, replicaSet(api.stored<V1Deployment>(DEPLOYMENTS, NAMESPACE, d.metadata!.name!)!));
+    for (const p of s.pods?.(d) ?? []) api.seed(PODS, { ...p, metadata: { ...p.metadata, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: rs.metadata!.name!, uid: rs.metadata!.uid!, controller: true }] } });
+  }
+  (s.policies ?? []).forEach((opts, i) => api.seed(GUARDRAIL_POLICIES, policy(`p${i}`, ...opts)));
+  api.seed(REMEDIATION_ACTIONS, s.action);
+  const events: string[] = [];
+  const recorder: EventRecorder = { record: (r, type, reason) => events.push(`${type} ${reason} ${r.kind}`) };
+  const ctl = new ActionController({
+    api,
+    actions: cacheOfApi(api, REMEDIATION_ACTIONS),
+    deployments: cacheOfApi(api, DEPLOYMENTS),
+    pods: cacheOfApi(api, PODS),
+    replicaSets: cacheOfApi(api, REPLICASETS),
+    policies: cacheOfApi(api, GUARDRAIL_POLICIES),
+    events: recorder,
+    operatorNamespace: "smartops-system",
+    log: silentLogger(),
+    now: () => now,
+  });
+  const stored = () => api.stored<RemediationAction>(REMEDIATION_ACTIONS, NAMESPACE, s.action.metadata.name)!;
+  return {
+    api, events, stored,
+    advance: (ms: number) => void (now += ms),
+    /** One reconcile of the target, then the informer delivers what was written (clearing the overlay). */
+    async reconcile() {
+      api.reset();
+      const result = await ctl.reconcile(`${NAMESPACE}/web`);
+      ctl.observe(stored());
+      return result;
+    },
+    writes: () => api.writes().filter((c) => !c.error).map((c) => `${c.verb} ${c.resource}${c.subresource ? `/${c.subresource}` : ""}`),
+  };
+}
+
+const scale = (...opts: Opt<RemediationAction>[]) => action("act", ...opts);
+const STATUS = "replace remediationactions/status";
+const PATCH = "patch deployments";
+const EVICT = "create pods/eviction";
+
+describe("admit: Pending → judged, then as far as it can go", () => {
+  const cases: Array<{ name: string; setup: Setup; phase: string; reason: string; writes: string[] }> = [
+    { name: "a scale within the guardrails: intent, the scale, Verifying", setup: { action: scale() }, phase: "Verifying", reason: "RolloutInProgress", writes: [STATUS, PATCH, STATUS] },
+    { name: "verify false ends Succeeded after the mutation", setup: { action: scale(withVerify(false)) }, phase: "Succeeded", reason: "Executed", writes: [STATUS, PATCH, STATUS] },
+    { name: "paused policy blocks without touching the Deployment", setup: { action: scale(), policies: [[paused()]] }, phase: "Blocked", reason: "PolicyPaused", writes: [STATUS] },
+    { name: "over maxReplicas blocks", setup: { action: scale(), policies: [[maxReplicas(2)]] }, phase: "Blocked", reason: "MaxReplicasExceeded", writes: [STATUS] },
+    { name: "a missing target blocks", setup: { action: scale(withType("restart")), deployment: null }, phase: "Blocked", reason: "TargetNotFound", writes: [STATUS] },
+    { name: "approval required waits in PendingApproval", setup: { action: scale(), policies: [[approvalFor("scale")]] }, phase: "PendingApproval", reason: "ApprovalRequired", writes: [STATUS] },
+    { name: "rejected ends Rejected", setup: { action: scale(withApproval("Rejected", "alice")), policies: [[approvalFor("scale")]] }, phase: "Rejected", reason: "RejectedByUser", writes: [STATUS] },
+    { name: "approved goes on to the scale", setup: { action: scale(withApproval("Approved", "alice")), policies: [[approvalFor("scale")]] }, phase: "Verifying", reason: "RolloutInProgress", writes: [STATUS, PATCH, STATUS] },
+    {
+      name: "approval not given within the timeout expires",
+      setup: { action: scale(createdAt(T0)), policies: [[approvalFor("scale"), approvalTimeout(60)]], now: T0 + 61_000 },
+      phase: "Expired", reason: "ApprovalExpired", writes: [STATUS],
+    },
+    { name: "a dry run sends the dry run only and records its result", setup: { action: scale(dryRun()) }, phase: "Succeeded", reason: "DryRunSucceeded", writes: [STATUS] },
+    {
+      name: "a patch that changes nothing succeeds without a write",
+      setup: { action: scale(withType("patch"), withPatch({ metadata: { labels: { app: "web" } } })) },
+      phase: "Succeeded", reason: "NoChange", writes: [STATUS],
+    },
+  ];
+  it.each(cases)("$name", async ({ setup, phase, reason, writes }) => {
+    const h = harness(setup);
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase, reason });
+    expect(h.writes()).toEqual(writes);
+  });
+
+  it("records the intent before the mutation, guarded by the reading's resourceVersion", async () => {
+    const h = harness({ action: scale() });
+    await h.reconcile();
+    const [intentWrite, patch] = h.api.writes();
+    expect((intentWrite!.body as RemediationAction).status?.intent).toMatchObject({ fromReplicas: 2, replicas: 3 });
+    const body = patch!.body as { metadata: { resourceVersion: string; annotations: Record<string, string> }; spec: { replicas: number } };
+    expect(body.spec.replicas).toBe(3);
+    expect(body.metadata.annotations[ANNOTATIONS.lastAction]).toBe(h.stored().metadata.uid);
+    expect(body.metadata.resourceVersion).toBe((intentWrite!.body as RemediationAction).status?.intent?.resourceVersion);
+  });
+});
+
+describe("execute: Executing replays the recorded intent exactly once", () => {
+  const executing = (...opts: Opt<RemediationAction>[]) => scale(withPhase("Executing", "IntentRecorded"), withStatus({ startedAt: new Date(START).toISOString() }), ...opts);
+  const UID = "act-uid";
+  // A rollout still under way, so that each case stops in Verifying after its one pass.
+  const moving = (...opts: Opt<V1Deployment>[]) => deployment("web", withReplicas(2), ...opts, progressing());
+  const cases: Array<{ name: string; setup: Setup; writes: string[]; message?: RegExp }> = [
+    { name: "scale not yet applied: one scale", setup: { action: executing(withIntent({ fromReplicas: 2, replicas: 3 })), deployment: moving() }, writes: [PATCH, STATUS] },
+    {
+      name: "scale applied before a crash (stamped): no second scale",
+      setup: { action: executing(withIntent({ fromReplicas: 2, replicas: 3 })), deployment: moving(withReplicas(3), stampedBy(UID)) },
+      writes: [STATUS], message: /already applied/,
+    },
+    {
+      name: "restart applied before a crash (restartedAt present): no second rollout",
+      setup: {
+        action: executing(withType("restart"), withIntent({ restartedAt: "2026-01-01T00:00:05.000Z" })),
+        deployment: (() => {
+          const d = moving();
+          d.spec!.template.metadata = { ...d.spec!.template.metadata, annotations: { [ANNOTATIONS.restartedAt]: "2026-01-01T00:00:05.000Z" } };
+          return d;
+        })(),
+      },
+      writes: [STATUS], message: /already applied/,
+    },
+    { name: "restart not yet applied: one rollout", setup: { action: executing(withType("restart"), withIntent({ restartedAt: "2026-01-01T00:00:05.000Z" })), deployment: moving() }, writes: [PATCH, STATUS] },
+    {
+      name: "patch applied before a crash (stamped): not applied again",
+      setup: { action: executing(withType("patch"), withPatch({ spec: { minReadySeconds: 5 } }), withIntent({ changedPaths: ["spec.minReadySeconds"] })), deployment: moving(stampedBy(UID)) },
+      writes: [STATUS], message: /already applied/,
+    },
+    {
+      name: "eviction done before a crash (pod gone): no second eviction",
+      setup: { action: executing(withType("delete-pod"), withDeletePod(), withIntent({ podName: "gone", podUID: "gone-uid" })), deployment: moving() },
+      writes: [STATUS], message: /already applied/,
+    },
+    {
+      name: "eviction not yet done: one eviction with the pod's uid as precondition",
+      setup: { action: executing(withType("delete-pod"), withDeletePod(), withIntent({ podName: "web-7d9f8b6c5-0", podUID: "p0-uid" })), deployment: moving(), pods: (d) => [podOf(d, "web-7d9f8b6c5-0", "p0-uid")] },
+      writes: [EVICT, STATUS],
+    },
+  ];
+  it.each(cases)("$name", async ({ setup, writes, message }) => {
+    const h = harness(setup);
+    await h.reconcile();
+    expect(h.writes()).toEqual(writes);
+    expect(h.stored().status?.phase).toBe("Verifying");
+    if (message) expect(h.stored().status?.message).toMatch(message);
+  });
+
+  it("429 (a PodDisruptionBudget) waits for Retry-After without writing", async () => {
+    const h = harness({ action: executing(withType("delete-pod"), withDeletePod(), withIntent({ podName: "web-7d9f8b6c5-0", podUID: "p0-uid" })), pods: (d) => [podOf(d, "web-7d9f8b6c5-0", "p0-uid")] });
+    h.api.failNext({ verb: "create", subresource: "eviction" }, apiError(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget.", 7));
+    expect(await h.reconcile()).toEqual({ requeueAfterMs: 7000 });
+    expect(h.writes()).toEqual([]);
+    expect(h.stored().status?.phase).toBe("Executing");
+    expect(h.events).toContain("Normal EvictionRetry RemediationAction");
+  });
+
+  it("5xx is retried by the queue: the reconcile fails, nothing is written, the next one applies", async () => {
+    const h = harness({ action: executing(withType("restart"), withIntent({ restartedAt: "2026-01-01T00:00:05.000Z" })) });
+    h.api.failNext({ verb: "patch", resource: DEPLOYMENTS }, apiError(503, "ServiceUnavailable"));
+    await expect(h.reconcile()).rejects.toMatchObject({ status: 503 });
+    expect(h.writes()).toEqual([]);
+    await h.reconcile();
+    expect(h.writes()).toEqual([PATCH, STATUS]);
+  });
+
+  it.each([[400, "BadRequest"], [403, "Forbidden"], [404, "NotFound"], [422, "Invalid"]])("%i on the mutation ends Failed ExecutionFailed", async (status, reason) => {
+    const h = harness({ action: executing(withType("restart"), withIntent({ restartedAt: "2026-01-01T00:00:05.000Z" })) });
+    h.api.failNext({ verb: "patch", resource: DEPLOYMENTS }, apiError(status, reason, "refused"));
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase: "Failed", reason: "ExecutionFailed" });
+    expect(h.writes()).toEqual([STATUS]);
+  });
+
+  it("a scale whose Deployment moved (409) is computed again from a fresh reading, recorded, then applied", async () => {
+    const h = harness({ action: executing(withIntent({ fromReplicas: 2, replicas: 3, resourceVersion: "1" })), deployment: deployment("web", withReplicas(2), available()) });
+    h.api.mutate<V1Deployment>(DEPLOYMENTS, NAMESPACE, "web", (d) => void (d.spec!.replicas = 1));
+    await h.reconcile();
+    expect(h.writes()).toEqual([STATUS, PATCH, STATUS]);
+    expect(h.stored().status?.intent).toMatchObject({ fromReplicas: 1, replicas: 3 });
+    expect(h.api.stored<V1Deployment>(DEPLOYMENTS, NAMESPACE, "web")!.spec!.replicas).toBe(3);
+  });
+});
+
+describe("verify: Verifying until the rollout completes, fails or times out", () => {
+  const verifying = (deadline: number, attempts = 1, ...opts: Opt<RemediationAction>[]) =>
+    scale(withPhase("Verifying", "RolloutInProgress"), withIntent({ fromReplicas: 2, replicas: 2 }), withVerifyTimeout(60),
+      withStatus({ startedAt: new Date(START).toISOString(), verification: { status: "IN_PROGRESS", attempts, deadline: new Date(deadline).toISOString() } }), ...opts);
+
+  it("a complete rollout ends Succeeded", async () => {
+    const h = harness({ action: verifying(START + 60_000) });
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase: "Succeeded", reason: "RolloutComplete", verification: { status: "SUCCESS" } });
+    expect(h.writes()).toEqual([STATUS]);
+  });
+
+  it("a progress deadline exceeded ends Failed", async () => {
+    const h = harness({ action: verifying(START + 60_000), deployment: deployment("web", progressDeadlineExceeded()) });
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase: "Failed", reason: "ProgressDeadlineExceeded" });
+  });
+
+  it("crash-looping new pods end it Failed without waiting for the deadline", async () => {
+    const h = harness({ action: verifying(START + 60_000), deployment: deployment("web", progressing()), pods: (d) => [podOf(d, "web-new", "new-uid", START + 1000, crashLooping())] });
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase: "Failed", reason: "CrashLoopDetected" });
+  });
+
+  it("before the deadline nothing is written and the pass comes back at the deadline", async () => {
+    const h = harness({ action: verifying(START + 30_000), deployment: deployment("web", progressing()) });
+    expect(await h.reconcile()).toEqual({ requeueAfterMs: 30_000 });
+    expect(h.writes()).toEqual([]);
+  });
+
+  it("past the deadline: a retry window after the backoff (5 s, then 10 s), then RolloutTimedOut", async () => {
+    const h = harness({ action: verifying(START - 1), deployment: deployment("web", progressing()) });
+    expect(await h.reconcile()).toEqual({ requeueAfterMs: VERIFY_RETRY_BASE_MS + 60_000 });
+    expect(h.stored().status?.verification).toMatchObject({ status: "IN_PROGRESS", attempts: 2, deadline: new Date(START + VERIFY_RETRY_BASE_MS + 60_000).toISOString() });
+    expect(h.events).toContain("Warning VerificationRetry RemediationAction");
+    h.advance(VERIFY_RETRY_BASE_MS + 60_000);
+    expect(await h.reconcile()).toEqual({ requeueAfterMs: 2 * VERIFY_RETRY_BASE_MS + 60_000 });
+    expect(h.stored().status?.verification?.attempts).toBe(3);
+    h.advance(2 * VERIFY_RETRY_BASE_MS + 60_000);
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase: "Failed", reason: "RolloutTimedOut", verification: { status: "TIMED_OUT", attempts: 3 } });
+  });
+
+  it("a target deleted during verification ends Failed TargetNotFound", async () => {
+    const h = harness({ action: verifying(START + 60_000) });
+    h.api.remove(DEPLOYMENTS, NAMESPACE, "web");
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase: "Failed", reason: "TargetNotFound" });
+  });
+});
+
+describe("a converged object: the second reconcile writes nothing (invariant 1)", () => {
+  const cases: Array<{ name: string; setup: Setup }> = [
+    { name: "Succeeded", setup: { action: scale() } },
+    { name: "Blocked", setup: { action: scale(), policies: [[paused()]] } },
+    { name: "PendingApproval", setup: { action: scale(), policies: [[approvalFor("scale")]] } },
+    { name: "Verifying before its deadline", setup: { action: scale(), deployment: deployment("web", withReplicas(2), progressing()) } },
+    { name: "dry run Succeeded", setup: { action: scale(dryRun()) } },
+  ];
+  it.each(cases)("$name", async ({ setup }) => {
+    const h = harness(setup);
+    await h.reconcile();
+    if (h.stored().status?.phase === "Verifying" && setup.deployment === undefined) {
+      h.api.mutate<V1Deployment>(DEPLOYMENTS, NAMESPACE, "web", (d) => Object.assign(d, deployment("web", withReplicas(3), stampedBy(h.stored().metadata.uid!), available()), { metadata: d.metadata }));
+      await h.reconcile();
+    }
+    const before = h.stored().metadata.resourceVersion;
+    await h.reconcile();
+    expect(h.writes()).toEqual([]);
+    expect(h.stored().metadata.resourceVersion).toBe(before);
+  });
+});
+
+describe("one poison action", () => {
+  it(`ends Failed ProcessingFailed after ${MAX_ACTION_ERRORS} consecutive processing errors, and the target's next action goes on`, async () => {
+    const h = harness({ action: scale() });
+    for (let i = 1; i < MAX_ACTION_ERRORS; i++) {
+      h.api.failNext({ verb: "get", resource: DEPLOYMENTS }, apiError(400, "BadRequest", "cannot read"));
+      await expect(h.reconcile()).rejects.toMatchObject({ status: 400 });
+      expect(h.stored().status?.phase).toBeUndefined();
+    }
+    h.api.failNext({ verb: "get", resource: DEPLOYMENTS }, apiError(400, "BadRequest", "cannot read"));
+    await expect(h.reconcile()).rejects.toMatchObject({ status: 400 });
+    expect(h.stored().status).toMatchObject({ phase: "Failed", reason: "ProcessingFailed" });
+  });
+});
+
+function podOf(d: V1Deployment, name: string, uid: string, createdMs = T0, ...opts: Opt<V1Pod>[]): V1Pod {
+  const p = pod(replicaSet(d), ...opts);
+  p.metadata = { ...p.metadata, name, uid, creationTimestamp: new Date(createdMs) };
+  return p;
+}
