@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AGENT_RULES, installAgentRbac } from "./support/agents.ts";
 import { type GoldenCase, goldenMismatches } from "./support/golden.ts";
 import { applySmartops, clients, ensureNamespace, FIELD_MANAGER, waitFor } from "./support/kube.ts";
-import { createDeployment, permissive, TERMINAL, waitForPhase } from "./support/loop.ts";
+import { createDeployment, deploymentAvailable, permissive, TERMINAL, waitForPhase } from "./support/loop.ts";
 import { type OperatorProcess, operatorUnderOwnRbac, serviceAccountToken } from "./support/operator.ts";
 import { type ShimProcess, shimUnderOwnRbac } from "./support/shim.ts";
 
@@ -48,7 +48,12 @@ async function succeed(path: string, body: Record<string, unknown>): Promise<voi
   expect(r.status, JSON.stringify(r.body)).toBe(200);
 }
 
+/**
+ * A running pod of a settled Deployment: an earlier case may have restarted it, and a
+ * pod of a rollout still under way can be newer than what the operator's cache holds.
+ */
 async function podOf(deployment: string): Promise<string> {
+  await waitFor(`${deployment} settled`, () => deploymentAvailable(c, NS, deployment), 60_000);
   return waitFor(`a running pod of ${deployment}`, async () => {
     const list = await c.core.listNamespacedPod({ namespace: NS, labelSelector: `app=${deployment}` });
     return list.items.find((p) => p.status?.phase === "Running" && !p.metadata?.deletionTimestamp)?.metadata?.name;

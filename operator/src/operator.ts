@@ -39,7 +39,13 @@ export interface OperatorConfig {
   maxEventAgeMs: number;
 }
 
-type InformerView = Pick<Informer<KubernetesObject>, "hasSynced" | "listError">;
+type InformerView = Pick<Informer<KubernetesObject>, "hasSynced" | "listError" | "lastEventAgeMs">;
+
+/** Alive while every synced informer has heard from the API server (an event or a bookmark) within maxEventAgeMs. */
+export function liveness(informers: readonly { resource: string; inf: InformerView }[], maxEventAgeMs: number): { ok: boolean; detail: string } {
+  const stale = informers.filter(({ inf }) => inf.hasSynced() && inf.lastEventAgeMs() > maxEventAgeMs).map((i) => i.resource);
+  return { ok: stale.length === 0, detail: stale.length ? `no events for ${maxEventAgeMs / 1000}s: ${stale.join(", ")}` : "ok" };
+}
 
 /**
  * Ready when every cache has synced and every informer can list. One that
@@ -111,13 +117,11 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
   };
   const elector = cfg.leaderElection.enabled
     ? new LeaderElector({
+      ...cfg.leaderElection,
       leaseClient: leaseClient(api, cfg.operatorNamespace, cfg.leaderElection.leaseName),
       namespace: cfg.operatorNamespace,
       name: cfg.leaderElection.leaseName,
       identity: cfg.identity,
-      leaseDurationSeconds: cfg.leaderElection.leaseDurationSeconds,
-      renewDeadlineSeconds: cfg.leaderElection.renewDeadlineSeconds,
-      retryPeriodSeconds: cfg.leaderElection.retryPeriodSeconds,
       onStartedLeading: (signal) => {
         lead(signal).catch((err: unknown) => log.error("leading failed", { err: String(err) }));
       },
@@ -139,10 +143,7 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
   depthTimer.unref();
 
   const server = await startTelemetryServer(cfg.listenHost, cfg.listenPort, {
-    live: () => {
-      const stale = all.filter(({ inf: i }) => i.hasSynced() && i.lastEventAgeMs() > cfg.maxEventAgeMs).map((i) => i.resource);
-      return { ok: stale.length === 0, detail: stale.length ? `no events for ${cfg.maxEventAgeMs / 1000}s: ${stale.join(", ")}` : "ok" };
-    },
+    live: () => liveness(all, cfg.maxEventAgeMs),
     ready: () => readiness(all, elector?.isLeader() === false ? "standby" : "leader"),
   });
   log.info("operator started", { identity: cfg.identity, listen: `${cfg.listenHost}:${cfg.listenPort}`, watchNamespace: cfg.watchNamespace ?? "(all)", leaderElection: cfg.leaderElection.enabled });

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { connect } from "./k8s/client.ts";
 import { ANOMALY_SIGNALS } from "./k8s/resources.ts";
-import { readiness } from "./operator.ts";
+import { liveness, readiness } from "./operator.ts";
 import { Informer } from "./runtime/informer.ts";
 import { kubeConfigFor, type Reply, ScriptedApiServer, statusBody } from "./runtime/testing/scripted-apiserver.ts";
 import { startTelemetryServer } from "./telemetry/server.ts";
@@ -79,9 +79,17 @@ describe("readiness", () => {
   });
 
   it("names every informer that cannot list, before the ones still syncing", () => {
-    const view = (synced: boolean, err?: string) => ({ hasSynced: () => synced, listError: () => err });
+    const view = (synced: boolean, err?: string) => ({ hasSynced: () => synced, listError: () => err, lastEventAgeMs: () => 0 });
     expect(readiness([{ resource: "pods", inf: view(false) }, { resource: "deployments", inf: view(true, "forbidden") }, { resource: "actions", inf: view(true, "x".repeat(600)) }], "standby"))
       .toEqual({ ok: false, detail: `cannot list deployments: forbidden; actions: ${"x".repeat(512)}` });
     expect(readiness([{ resource: "pods", inf: view(true) }], "standby")).toEqual({ ok: true, detail: "ok (standby)" });
+  });
+});
+
+describe("liveness", () => {
+  it("fails when a synced informer heard nothing for longer than the limit, naming it; an unsynced one does not count", () => {
+    const view = (synced: boolean, ageMs: number) => ({ hasSynced: () => synced, listError: () => undefined, lastEventAgeMs: () => ageMs });
+    expect(liveness([{ resource: "pods", inf: view(true, 1000) }, { resource: "deployments", inf: view(false, 999_999) }], 60_000)).toEqual({ ok: true, detail: "ok" });
+    expect(liveness([{ resource: "pods", inf: view(true, 61_000) }, { resource: "deployments", inf: view(true, 10) }], 60_000)).toEqual({ ok: false, detail: "no events for 60s: pods" });
   });
 });
