@@ -2,7 +2,7 @@
 // into a custom resource. Stateless apart from short-lived caches and rate-limit
 // buckets; idempotency comes from deterministic signal names and AlreadyExists.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { type Context, context, INVALID_SPAN_CONTEXT, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { context, INVALID_SPAN_CONTEXT, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { z } from "zod";
 import { anomalySignalSpec } from "../api/v1alpha1/anomaly-signal.ts";
 import { dnsLabel } from "../api/v1alpha1/meta.ts";
@@ -28,7 +28,7 @@ import { type RateLimitConfig, RateLimiter } from "./rate-limit.ts";
 import { executeRequest, patchRequest, restartRequest, scaleRequest, verifyDeploymentRequest } from "./requests.ts";
 import { parsePrefer, type Preferences } from "./prefer.ts";
 import { actionResult, type Answer, settled } from "./results.ts";
-import { type ActionPath, type ApiPath, type ApiRoute, apiRoute, type PlainPath, plainRoute, routeLabel } from "./routes.ts";
+import { type ActionPath, type ApiPath, apiRoute, type PlainPath, plainRoute, routeLabel } from "./routes.ts";
 import { traceparentOf } from "./trace.ts";
 
 export interface ShimConfig {
@@ -131,32 +131,7 @@ export interface ShimHandler {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** A request admitted to an API route: who asks, the ?namespace= it named, and its in-flight slots to give back. */
-export interface Admission {
-  authn: Extract<AuthnResult, { ok: true }>;
-  hint: string | undefined;
-  release(): void;
-}
-
-/** The span, trace context and clock of one request, from its arrival to its answer. */
-export interface RequestTrace {
-  route: string;
-  started: number;
-  span: Span;
-  traceparent: string;
-  context: Context;
-}
-
-type PlainAnswer = Answer | { raw: string; contentType: string };
-
-/**
- * Everything about a request that does not depend on the HTTP library: the
- * admission steps decided from the request line and headers (in-flight bounds,
- * rate limits, authentication, authorization), the handlers of the route table,
- * the mapping of errors to answers, and the metrics, span and log line of each
- * answer. The node:http handler below drives it.
- */
-export function createShimCore(backend: ShimBackend, config: ShimConfig, log: Logger) {
+export function createShimHandler(backend: ShimBackend, config: ShimConfig, log: Logger): ShimHandler {
   const auth = new Authorizer(backend, { audience: config.audience, allowAnonymous: config.allowAnonymous, cacheTtlMs: config.authCacheTtlMs });
   const limiter = new RateLimiter(config.rateLimit);
   const addressLimiter = new RateLimiter(config.unauthenticatedRateLimit);
@@ -274,39 +249,32 @@ export function createShimCore(backend: ShimBackend, config: ShimConfig, log: Lo
     "/v1/verify/deployment": verifyDeployment,
   };
 
-  const plainHandlers: Record<PlainPath, () => Promise<PlainAnswer>> = {
+  const plainHandlers: Record<PlainPath, () => Promise<Answer | { raw: string; contentType: string }>> = {
     "/healthz": async () => ({ status: 200, body: { status: "ok", service: "orchestrator" } }),
     "/readyz": async () => (draining ? { status: 503, body: { status: "draining" } } : { status: 200, body: { status: "ok" } }),
     "/metrics": async () => ({ raw: await registry.metrics(), contentType: registry.contentType }),
     "/openapi.json": async () => ({ status: 200, body: openApiDocument() }),
   };
 
-  /** The plain route's answer, or 405 for another method than GET/HEAD. */
-  function servePlain(method: string, path: PlainPath): Promise<PlainAnswer> {
-    if (method !== "GET" && method !== "HEAD") throw new HttpError(405, "MethodNotAllowed", `${method} is not allowed on ${path}; use GET`, { headers: { allow: "GET" } });
-    return plainHandlers[path]();
-  }
+  async function serve(req: IncomingMessage, res: ServerResponse, path: string, traceparent: string): Promise<Answer | { raw: string; contentType: string }> {
+    const method = req.method ?? "GET";
+    const plain = plainRoute(path);
+    if (plain) {
+      if (method !== "GET" && method !== "HEAD") throw new HttpError(405, "MethodNotAllowed", `${method} is not allowed on ${path}; use GET`, { headers: { allow: "GET" } });
+      return plainHandlers[plain.path as PlainPath]();
+    }
+    const r = apiRoute(path);
+    if (!r) throw new HttpError(404, "NotFound", `no route ${path}`);
+    if (method !== r.method) throw new HttpError(405, "MethodNotAllowed", `${method} is not allowed on ${path}; use ${r.method}`, { headers: { allow: r.method } });
 
-  function methodNotAllowed(method: string, r: ApiRoute): HttpError {
-    return new HttpError(405, "MethodNotAllowed", `${method} is not allowed on ${r.path}; use ${r.method}`, { headers: { allow: r.method } });
-  }
-
-  /**
-   * Everything decided from the request line and headers, before any body byte is
-   * read: a caller who may not use this route never gets its body read. The
-   * admission holds an in-flight slot in total and one of the identity's until released.
-   */
-  async function admit(req: IncomingMessage, r: ApiRoute): Promise<Admission> {
     const access = r.access;
+    // Everything below up to the body read is decided from the request line and headers:
+    // a caller who may not use this route never gets a body byte read.
     const leaveTotal = inFlight.enterTotal();
     if (!leaveTotal) {
       throw new HttpError(503, "ServiceUnavailable", `the shim is handling ${config.maxInFlight} requests, its limit; retry later`, { headers: { "retry-after": "1" } });
     }
     let leaveIdentity: (() => void) | undefined;
-    const release = () => {
-      leaveIdentity?.();
-      leaveTotal();
-    };
     try {
       if (!auth.knownAccepted(req.headers.authorization)) {
         const client = addressKey(req.socket.remoteAddress);
@@ -327,36 +295,31 @@ export function createShimCore(backend: ShimBackend, config: ShimConfig, log: Lo
       }
       const hint = namespaceHint(req.url);
       await preauthorize(authn, access, hint);
-      return { authn, hint, release };
-    } catch (err) {
-      release();
-      throw err;
-    }
-  }
 
-  /** The route's handler on an admitted request whose body has been read; `res` tells when the client goes away. */
-  function handle(r: ApiRoute, admission: Admission, body: Record<string, unknown>, req: IncomingMessage, res: ServerResponse, traceparent: string): Promise<Answer> {
-    const { authn, hint } = admission;
-    const who = authn.user.username;
-    let closed = false;
-    const closedPromise = new Promise<void>((resolve) => res.once("close", () => { closed = true; resolve(); }));
-    const ctx: Ctx = {
-      body,
-      meta: { traceparent, requestedBy: who },
-      aborted: () => closed,
-      closed: closedPromise,
-      prefer: parsePrefer(req.headers.prefer),
-      async authorize(a) {
-        if (hint !== undefined && a.namespace !== hint) {
-          throw new HttpError(400, "BadRequest", `namespace ${a.namespace} differs from ?namespace=${hint}, the namespace the request was authorized for`, { field: "namespace" });
-        }
-        const d = await auth.authorize(authn, a);
-        if (!d.allowed) {
-          throw new HttpError(403, "Forbidden", `${who} may not ${a.verb} ${a.resource}.${a.group} in namespace ${a.namespace}${d.reason ? ` (${d.reason})` : ""}`, { field: "namespace" });
-        }
-      },
-    };
-    return apiHandlers[r.path as ApiPath](ctx);
+      const body = await readBody(req);
+      let closed = false;
+      const closedPromise = new Promise<void>((r) => res.once("close", () => { closed = true; r(); }));
+      const ctx: Ctx = {
+        body,
+        meta: { traceparent, requestedBy: who },
+        aborted: () => closed,
+        closed: closedPromise,
+        prefer: parsePrefer(req.headers.prefer),
+        async authorize(a) {
+          if (hint !== undefined && a.namespace !== hint) {
+            throw new HttpError(400, "BadRequest", `namespace ${a.namespace} differs from ?namespace=${hint}, the namespace the request was authorized for`, { field: "namespace" });
+          }
+          const d = await auth.authorize(authn, a);
+          if (!d.allowed) {
+            throw new HttpError(403, "Forbidden", `${who} may not ${a.verb} ${a.resource}.${a.group} in namespace ${a.namespace}${d.reason ? ` (${d.reason})` : ""}`, { field: "namespace" });
+          }
+        },
+      };
+      return await apiHandlers[r.path as ApiPath](ctx);
+    } finally {
+      leaveIdentity?.();
+      leaveTotal();
+    }
   }
 
   /** ?namespace=<ns> names the namespace a request acts in, so it is authorized before its body is read. */
@@ -381,7 +344,6 @@ export function createShimCore(backend: ShimBackend, config: ShimConfig, log: Lo
     throw new HttpError(403, "Forbidden", `${authn.user.username} may not ${access.verb} ${access.resource}.${access.group} in namespace ${where}${hint === undefined ? "; to act in another namespace, name it with ?namespace=<namespace>" : ""}`, { field: "namespace" });
   }
 
-  /** The JSON object body within the size, time and depth bounds; 400, 408 or 413 otherwise. */
   async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
     try {
       return await readJsonBody(req, { limitBytes: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs, maxDepth: MAX_JSON_DEPTH });
@@ -426,111 +388,66 @@ export function createShimCore(backend: ShimBackend, config: ShimConfig, log: Lo
     return upstream(err, "handling the request");
   }
 
-  /** Starts a request's span (none for probes, scrapes and the API document: they would be most of the traces). */
-  function begin(req: IncomingMessage, path: string): RequestTrace {
+  const handler = ((req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
+    const path = safePath(req.url);
     const route = routeLabel(path);
     // The caller's trace is continued (W3C traceparent header); the CR then carries this span's context.
     const incoming = typeof req.headers.traceparent === "string" ? req.headers.traceparent : undefined;
     const parent = contextFromTraceparent(incoming) ?? ROOT_CONTEXT;
+    // Probes, scrapes and the OpenAPI document are not traced: they would be most of the traces.
     const span = plainRoute(path)
       ? trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
       : tracer.startSpan(`${req.method ?? "GET"} ${route}`, { kind: SpanKind.SERVER, attributes: { "http.request.method": req.method ?? "", "http.route": route } }, parent);
-    return { route, started, span, traceparent: traceparentOf(span, incoming), context: trace.setSpan(parent, span) };
-  }
-
-  /** Counts the answer, ends the span and logs the request. */
-  function record(req: IncomingMessage, t: RequestTrace, status: number, payload: string): void {
-    const { route, started, span } = t;
-    const code = String(status);
-    shimRequestsTotal.inc({ route, code });
-    shimRequestDuration.observe({ route, code }, (performance.now() - started) / 1000);
-    if (route === "/v1/signals/anomaly" || route === "/v1/signals/rca") {
-      const kind = route.endsWith("rca") ? "rca" : "anomaly";
-      const result = status < 300 ? (payload.includes('"duplicate":true') ? "duplicate" : "accepted") : "rejected";
-      loopSignalsTotal.inc({ kind, result });
-    }
-    span.setAttribute("http.response.status_code", status);
-    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-    span.end();
-    const level = status >= 500 ? "warn" : "debug";
-    log.log(level, "request", { method: req.method, route, status, ms: Math.round(performance.now() - started), traceparent: t.traceparent });
-  }
-
-  /** The answer to a failed request: status, JSON body {error, message, field?, …} and headers. */
-  function failure(err: unknown, route: string): { status: number; payload: string; headers: Record<string, string> } {
-    const e = fromKube(err);
-    if (e.status >= 500) log.warn("request failed", { route, status: e.status, err: err instanceof Error ? err.message : String(err) });
-    const body = { error: e.error, message: e.message, ...(e.field ? { field: e.field } : {}), ...e.extra };
-    return { status: e.status, payload: JSON.stringify(body), headers: { "content-type": "application/json", ...e.headers } };
-  }
-
-  return {
-    servePlain, methodNotAllowed, admit, readBody, handle, begin, record, failure,
-    /** Stop answering /readyz with 200 (draining before shutdown). */
-    drain: () => {
-      draining = true;
-    },
-  };
-}
-
-export type ShimCore = ReturnType<typeof createShimCore>;
-
-/** The node:http request handler: dispatch from the route table, then the core's steps in order. */
-export function createShimHandler(backend: ShimBackend, config: ShimConfig, log: Logger): ShimHandler {
-  const core = createShimCore(backend, config, log);
-
-  async function serve(req: IncomingMessage, res: ServerResponse, path: string, traceparent: string): Promise<PlainAnswer> {
-    const method = req.method ?? "GET";
-    const plain = plainRoute(path);
-    if (plain) return core.servePlain(method, plain.path as PlainPath);
-    const r = apiRoute(path);
-    if (!r) throw new HttpError(404, "NotFound", `no route ${path}`);
-    if (method !== r.method) throw core.methodNotAllowed(method, r);
-    const admission = await core.admit(req, r);
-    try {
-      const body = await core.readBody(req);
-      return await core.handle(r, admission, body, req, res, traceparent);
-    } finally {
-      admission.release();
-    }
-  }
-
-  const handler = ((req: IncomingMessage, res: ServerResponse) => {
-    const path = safePath(req.url);
-    const t = core.begin(req, path);
+    const traceparent = traceparentOf(span, incoming);
+    const spanContext = trace.setSpan(parent, span);
     const finish = (status: number, payload: string, headers: Record<string, string>) => {
       if (!res.headersSent && !res.writableEnded) {
         // A body not (fully) received is never drained: the connection is closed after the answer.
         if (!req.complete) headers = { ...headers, connection: "close" };
-        res.writeHead(status, { "content-length": Buffer.byteLength(payload), traceparent: t.traceparent, ...headers });
+        res.writeHead(status, { "content-length": Buffer.byteLength(payload), traceparent, ...headers });
         res.end(req.method === "HEAD" ? undefined : payload);
       }
-      core.record(req, t, status, payload);
+      const code = String(status);
+      shimRequestsTotal.inc({ route, code });
+      shimRequestDuration.observe({ route, code }, (performance.now() - started) / 1000);
+      if (route === "/v1/signals/anomaly" || route === "/v1/signals/rca") {
+        const kind = route.endsWith("rca") ? "rca" : "anomaly";
+        const result = status < 300 ? (payload.includes('"duplicate":true') ? "duplicate" : "accepted") : "rejected";
+        loopSignalsTotal.inc({ kind, result });
+      }
+      span.setAttribute("http.response.status_code", status);
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+      const level = status >= 500 ? "warn" : "debug";
+      log.log(level, "request", { method: req.method, route, status, ms: Math.round(performance.now() - started), traceparent });
     };
     // Inside the span's context: API calls become child spans, log lines carry its ids.
-    context.with(t.context, () => serve(req, res, path, t.traceparent)
+    context.with(spanContext, () => serve(req, res, path, traceparent)
       .then(
         (a) => {
           if ("raw" in a) finish(200, a.raw, { "content-type": a.contentType });
           else finish(a.status, JSON.stringify(a.body), { "content-type": "application/json", ...(a.headers ?? {}) });
         },
         (err: unknown) => {
-          const f = core.failure(err, t.route);
-          finish(f.status, f.payload, f.headers);
+          const e = fromKube(err);
+          if (e.status >= 500) log.warn("request failed", { route, status: e.status, err: err instanceof Error ? err.message : String(err) });
+          const body = { error: e.error, message: e.message, ...(e.field ? { field: e.field } : {}), ...e.extra };
+          finish(e.status, JSON.stringify(body), { "content-type": "application/json", ...e.headers });
         },
       )
       .catch((err: unknown) => {
-        log.error("response failed", { route: t.route, err: err instanceof Error ? err.message : String(err) });
+        log.error("response failed", { route, err: err instanceof Error ? err.message : String(err) });
         if (!res.writableEnded) res.destroy();
       }));
   }) as ShimHandler;
-  handler.drain = core.drain;
+  handler.drain = () => {
+    draining = true;
+  };
   return handler;
 }
 
-/** The request path without its query and one trailing slash. */
-export function safePath(url: string | undefined): string {
+function safePath(url: string | undefined): string {
   const raw = (url ?? "/").split("?")[0] ?? "/";
   return raw.length > 1 && raw.endsWith("/") ? raw.slice(0, -1) : raw;
 }
@@ -549,8 +466,6 @@ export interface ShimServer {
 }
 
 export function startShim(host: string, port: number, backend: ShimBackend, config: ShimConfig, log: Logger): Promise<ShimServer> {
-  // The Fastify variant of the HTTP layer, measured against this one (docs/adr/0018-shim-http-framework.md).
-  if (process.env.SMARTOPS_SHIM_HTTP === "fastify") return import("./fastify.ts").then((m) => m.startFastifyShim(host, port, backend, config, log));
   const handler = createShimHandler(backend, config, log);
   // headersTimeout cuts slow headers; requestTimeout is the backstop for a whole request
   // (headers, authentication and body; the body's own deadline normally ends it first).
