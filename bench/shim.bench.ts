@@ -5,6 +5,7 @@
 // scale) beside the same request with Prefer: respond-async (answered once the
 // action exists). Real control plane, etcd fsync on, the shim and the operator
 // under their own ServiceAccounts, callers authenticated with real tokens.
+// The shim's resident memory (now and peak) is read from /proc after the signal phases.
 //
 //   node bench/shim.bench.ts [--rate 200] [--seconds 15] [--concurrency 32] [--actions 40] [--only-actions]
 import { type ChildProcess, spawn } from "node:child_process";
@@ -30,6 +31,13 @@ const actions = Number(values.actions);
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 const concurrency = Number(values.concurrency);
+
+/** VmRSS and VmHWM (peak) of a process, in MiB. */
+function rss(pid: number | undefined): string {
+  const status = pid === undefined ? "" : readFileSync(`/proc/${pid}/status`, "utf8");
+  const mib = (key: string) => (Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) / 1024).toFixed(0);
+  return `shim RSS after the signal phases: ${mib("VmRSS")} MiB, peak ${mib("VmHWM")} MiB`;
+}
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -82,8 +90,8 @@ subjects: [{kind: ServiceAccount, name: bench-agent, namespace: ${NS}}]
     await new Promise((r) => setTimeout(r, 100));
   }
 
-  const report = [`# shim benchmark — ${new Date().toISOString()}, etcd fsync on, load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`];
-  if (!values["only-actions"]) report.push(...(await signalPhases()));
+  const report = [`# shim benchmark — ${new Date().toISOString()}, etcd fsync on, load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}${process.env.SMARTOPS_SHIM_HTTP ? `, SMARTOPS_SHIM_HTTP=${process.env.SMARTOPS_SHIM_HTTP}` : ""}`];
+  if (!values["only-actions"]) report.push(...(await signalPhases()), rss(shim.pid));
   report.push(...(await actionPhase()));
   console.log(report.join("\n"));
 
