@@ -50,16 +50,16 @@ export type InverseDecision =
  * removed (list elements from the lowest index up), so list indices stay right.
  * Refused when the action is not reversible or a field changed since it acted.
  */
-export function inversePatch(pre: PreState, current: { metadata?: { resourceVersion?: string } } | undefined): InverseDecision {
+export function inversePatch(pre: PreState, current: unknown): InverseDecision {
   if (!pre.reversible) return { ok: false, reason: "NotReversible", message: pre.reason ?? "the action is not reversible" };
   const fields = pre.fields ?? [];
   if (fields.length === 0) return { ok: false, reason: "NotReversible", message: "the action recorded no field it changed" };
   const changed = stillAsSet(current, pre);
   if (changed) return { ok: false, reason: "TargetChangedSinceAction", field: changed, message: changed.message };
 
-  const rv = current?.metadata?.resourceVersion;
+  const rv = valueAt(current, ["metadata", "resourceVersion"]);
   const tests: JsonPatchOp[] = [
-    ...(rv ? [{ op: "test" as const, path: "/metadata/resourceVersion", value: rv }] : []),
+    ...(typeof rv === "string" && rv !== "" ? [{ op: "test" as const, path: "/metadata/resourceVersion", value: rv }] : []),
     ...fields.filter((f) => f.after !== undefined).map((f) => ({ op: "test" as const, path: f.path, value: setValue(f) })),
   ];
   const replaces = fields.filter((f) => f.before !== undefined && f.after !== undefined)
