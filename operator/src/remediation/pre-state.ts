@@ -5,13 +5,11 @@
 // small; an action whose pre-state would not fit is recorded as not reversible
 // rather than half-recorded. Restart and delete-pod are never reversible. Pure.
 import {
-  type PreState, type PreStateField, PRE_STATE_MAX_FIELDS, PRE_STATE_MAX_PATH_LENGTH, PRE_STATE_MAX_VALUE_BYTES,
+  type PreState, type PreStateField, PRE_STATE_MAX_FIELDS, PRE_STATE_MAX_PATH_LENGTH, PRE_STATE_MAX_TOTAL_BYTES, PRE_STATE_MAX_VALUE_BYTES,
 } from "../api/v1alpha1/remediation-action.ts";
 import { type FieldChange, IGNORED } from "./change.ts";
 
-export { PRE_STATE_MAX_FIELDS, PRE_STATE_MAX_PATH_LENGTH, PRE_STATE_MAX_VALUE_BYTES };
-/** All recorded values together (bytes of JSON): a status stays far below the object size limit. */
-export const PRE_STATE_MAX_TOTAL_BYTES = 65536;
+export { PRE_STATE_MAX_FIELDS, PRE_STATE_MAX_PATH_LENGTH, PRE_STATE_MAX_TOTAL_BYTES, PRE_STATE_MAX_VALUE_BYTES };
 
 export const NOT_REVERSIBLE = {
   restart: "a restart re-triggers a rollout; it cannot be undone",

@@ -181,6 +181,8 @@ export const TERMINAL_PHASES: ReadonlySet<string> = new Set<string>(TERMINAL_ACT
 export const PRE_STATE_MAX_FIELDS = 64;
 /** Longest JSON text of one recorded value (bytes). */
 export const PRE_STATE_MAX_VALUE_BYTES = 4096;
+/** All recorded values together (bytes of JSON), so a status stays far below the object size limit. */
+export const PRE_STATE_MAX_TOTAL_BYTES = 65536;
 /** Longest pointer of one recorded field. */
 export const PRE_STATE_MAX_PATH_LENGTH = 1024;
 
@@ -204,7 +206,7 @@ export const preState = z
       .array(preStateField)
       .max(PRE_STATE_MAX_FIELDS)
       .optional()
-      .describe(`Every field the action changes, with its value before and the value the action set: what an undo restores and what it checks first. At most ${PRE_STATE_MAX_FIELDS} fields, each value at most ${PRE_STATE_MAX_VALUE_BYTES} bytes of JSON; beyond that nothing is recorded and the action is not reversible.`),
+      .describe(`Every field the action changes, with its value before and the value the action set: what an undo restores and what it checks first. At most ${PRE_STATE_MAX_FIELDS} fields, each value at most ${PRE_STATE_MAX_VALUE_BYTES} bytes of JSON and all of them together at most ${PRE_STATE_MAX_TOTAL_BYTES / 1024} KiB; beyond that no field is recorded and the action is not reversible.`),
   })
   .strict()
   .describe("What the action replaces, recorded in the same status write as the intent, before anything changes (a dry run records it with its result): the Deployment's values before, from the same reading the action was judged on.");
