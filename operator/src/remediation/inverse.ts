@@ -49,6 +49,9 @@ export type InverseDecision =
  * action added (list elements from the highest index down), add back what it
  * removed (list elements from the lowest index up), so list indices stay right.
  * Refused when the action is not reversible or a field changed since it acted.
+ * The patch holds for `current` only: any write since (the Deployment
+ * controller's own status updates included) fails its first test with 422, and
+ * the caller reads, checks and computes again.
  */
 export function inversePatch(pre: PreState, current: unknown): InverseDecision {
   if (!pre.reversible) return { ok: false, reason: "NotReversible", message: pre.reason ?? "the action is not reversible" };
