@@ -5,6 +5,7 @@
 // Services and NetworkPolicy peers. Every check reads the cluster.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applySmartops, clients, ensureNamespace, waitFor } from "./support/kube.ts";
+import { inversePatch } from "../operator/src/remediation/inverse.ts";
 import { action, createDeployment, deploymentAvailable, getAction, policy, waitForPhase } from "./support/loop.ts";
 import { installOperatorRbac, OPERATOR_NAMESPACE, type OperatorProcess, serviceAccountKubeconfig, startOperator } from "./support/operator.ts";
 
@@ -107,6 +108,52 @@ describe("the safelist judges a patch by its effect", () => {
   });
 });
 
+describe("pre-state: what a patch replaces, recorded before it acts", () => {
+  it("the undo computed from the record restores the template exactly; it is refused while a field differs from what the action set", async () => {
+    await createDeployment(c, NS, "undo");
+    const before = await read("undo");
+    const a = await patchAction("undo", { strategic: { spec: { template: { metadata: { annotations: { "smartops/undo": "1" } }, spec: { containers: [{ name: "app", resources: { limits: { memory: "256Mi" } } }] } } } } });
+    expect(a.status?.phase, a.status?.message).toBe("Succeeded");
+    const pre = a.status!.preState!;
+    // The API server defaults resources to {}, so the limits map is what the patch creates.
+    expect(pre).toEqual({
+      reversible: true,
+      fields: [
+        { path: "/spec/template/metadata/annotations", absent: true, after: '{"smartops/undo":"1"}' },
+        { path: "/spec/template/spec/containers/0/resources/limits", absent: true, after: '{"memory":"256Mi"}' },
+      ],
+    });
+    const stale = inversePatch(pre, await read("undo"));
+    if (!stale.ok) throw new Error(stale.message);
+
+    // Another writer changes a field the action set: the undo names it, and the patch computed before is refused by the API server.
+    const limit = "/spec/template/spec/containers/0/resources/limits/memory";
+    await c.apps.patchNamespacedDeployment({ name: "undo", namespace: NS, body: [{ op: "replace", path: limit, value: "512Mi" }] });
+    expect(inversePatch(pre, await read("undo"))).toMatchObject({ ok: false, reason: "TargetChangedSinceAction", field: { path: "/spec/template/spec/containers/0/resources/limits" } });
+    // Without its resourceVersion test, so that the value tests alone are what refuse it.
+    const valuesOnly = stale.patch.filter((op) => op.path !== "/metadata/resourceVersion");
+    await expect(c.apps.patchNamespacedDeployment({ name: "undo", namespace: NS, body: valuesOnly })).rejects.toThrow();
+    expect((await read("undo")).spec?.template?.spec?.containers[0]?.resources?.limits).toEqual({ memory: "512Mi" });
+
+    await c.apps.patchNamespacedDeployment({ name: "undo", namespace: NS, body: [{ op: "replace", path: limit, value: "256Mi" }] });
+    // The undo holds for the reading it was computed from: the Deployment controller's
+    // own status writes move the resourceVersion, and the first test op then refuses
+    // it (422). Read, check and compute again, as a revert must.
+    await waitFor("the undo applied", async () => {
+      const undo = inversePatch(pre, await read("undo"));
+      if (!undo.ok) throw new Error(undo.message);
+      try {
+        await c.apps.patchNamespacedDeployment({ name: "undo", namespace: NS, body: undo.patch });
+        return true;
+      } catch (err) {
+        if ((err as { code?: number }).code === 422) return undefined;
+        throw err;
+      }
+    }, 30_000);
+    expect((await read("undo")).spec?.template).toEqual(before.spec?.template);
+  });
+});
+
 describe("the effect judged is the effect applied", () => {
   it("kill -9 after the intent, the Deployment changes meanwhile: the patch is judged again on the new object before it is applied", async () => {
     await createDeployment(c, NS, "moved");
@@ -116,6 +163,8 @@ describe("the effect judged is the effect applied", () => {
     await doomed.exited;
     const recorded = await getAction(c, NS, "moved-patch");
     expect(recorded.status?.phase).toBe("Executing");
+    // The pre-state went into the intent's own write, before the crash.
+    expect(recorded.status?.preState).toMatchObject({ reversible: true, fields: [{ path: "/spec/template/metadata/annotations", absent: true }] });
     const rv = recorded.status?.intent?.resourceVersion;
     expect(rv).toBeDefined();
 

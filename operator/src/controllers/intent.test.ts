@@ -2,7 +2,8 @@ import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import type { RemediationAction } from "../api/v1alpha1/objects.ts";
 import { stored } from "../remediation/testing/patches.ts";
-import { alreadyApplied, concreteIntent } from "./intent.ts";
+import { diffObjects } from "../remediation/change.ts";
+import { alreadyApplied, concreteIntent, preStateFor } from "./intent.ts";
 
 const now = Date.parse("2026-11-23T12:00:00Z");
 const deployment: V1Deployment = { metadata: { name: "erp", namespace: "ns" }, spec: { replicas: 2, selector: {}, template: {} } };
@@ -81,5 +82,23 @@ describe("alreadyApplied", () => {
     expect(alreadyApplied(action({ type: "delete-pod" }), { podUID: "u2" }, deployment, [pod("bad", "u2")], undefined)).toBe(false);
     expect(alreadyApplied(action({ type: "delete-pod" }), { podUID: "u2" }, deployment, [pod("bad", "u2", {}, true)], undefined)).toBe(true);
     expect(alreadyApplied(action({ type: "delete-pod" }), { podUID: "u2" }, deployment, [pod("new", "u9")], undefined)).toBe(true);
+  });
+});
+
+describe("preStateFor", () => {
+  it.each([
+    { type: "scale" as const, intent: { fromReplicas: 2, replicas: 5 }, want: { reversible: true, replicas: 2, fields: [{ path: "/spec/replicas", before: "2", after: "5" }] } },
+    { type: "restart" as const, intent: { restartedAt: "2026-11-23T12:00:00.000Z" }, want: { reversible: false, reason: "a restart re-triggers a rollout; it cannot be undone" } },
+    { type: "delete-pod" as const, intent: { podName: "bad", podUID: "u2" }, want: { reversible: false, reason: "an evicted pod is replaced, not restored" } },
+  ])("$type", ({ type, intent, want }) => {
+    expect(preStateFor(action({ type }), intent, deployment)).toEqual(want);
+  });
+
+  it("a patch: from its dry run's effect on the same reading", () => {
+    const after: V1Deployment = { ...deployment, spec: { ...deployment.spec!, template: { spec: { containers: [{ name: "app", image: "app:2" }] } } } };
+    const before: V1Deployment = { ...deployment, spec: { ...deployment.spec!, template: { spec: { containers: [{ name: "app", image: "app:1" }] } } } };
+    expect(preStateFor(action({ type: "patch", patch: stored({ merge: {} }) }), {}, before, { changes: diffObjects(before, after), after })).toEqual({
+      reversible: true, fields: [{ path: "/spec/template/spec/containers/0/image", before: '"app:1"', after: '"app:2"' }],
+    });
   });
 });

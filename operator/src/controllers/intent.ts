@@ -4,8 +4,9 @@
 import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import type { RemediationAction } from "../api/v1alpha1/objects.ts";
 import { BlockReason, type BlockReasonName } from "../api/v1alpha1/reasons.ts";
-import type { Intent } from "../api/v1alpha1/remediation-action.ts";
+import type { Intent, PreState } from "../api/v1alpha1/remediation-action.ts";
 import type { FieldChange } from "../remediation/change.ts";
+import { NOT_REVERSIBLE, notReversible, patchPreState, scalePreState } from "../remediation/pre-state.ts";
 import { unhealthyPods } from "../remediation/rollout.ts";
 
 export type IntentDecision = { ok: true; intent: Intent } | { ok: false; reason: BlockReasonName; message: string };
@@ -57,6 +58,26 @@ export function concreteIntent(action: RemediationAction, d: V1Deployment, targe
       }
       return { ok: true, intent: { podName: worst.metadata!.name!, podUID: worst.metadata!.uid!, recordedAt } };
     }
+  }
+}
+
+/**
+ * What the action will replace, from the same reading `d` its intent was computed
+ * from: recorded with the intent in one status write, before anything changes, so
+ * a crash never loses it and a replay never recomputes it from a Deployment the
+ * action has already changed. For a patch, from its dry run's effect (`changes`,
+ * and `after`, the Deployment as the dry run leaves it).
+ */
+export function preStateFor(action: RemediationAction, intent: Intent, d: V1Deployment, effect?: { changes: readonly FieldChange[]; after?: unknown }): PreState {
+  switch (action.spec.type) {
+    case "scale":
+      return scalePreState(intent.fromReplicas ?? d.spec?.replicas ?? 1, intent.replicas ?? d.spec?.replicas ?? 1);
+    case "patch":
+      return patchPreState(effect?.changes ?? [], d, effect?.after);
+    case "restart":
+      return notReversible(NOT_REVERSIBLE.restart);
+    case "delete-pod":
+      return notReversible(NOT_REVERSIBLE["delete-pod"]);
   }
 }
 

@@ -21,7 +21,7 @@ type Json = unknown;
  * Fields the API server or the operator itself maintain; a change there is not
  * the action's effect. The crash-safety stamp is written with every mutation.
  */
-const IGNORED: readonly (readonly string[])[] = [
+export const IGNORED: readonly (readonly string[])[] = [
   ["status"],
   ["metadata", "resourceVersion"],
   ["metadata", "generation"],

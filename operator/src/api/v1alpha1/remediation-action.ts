@@ -177,6 +177,41 @@ export const ACTION_PHASES = ["Pending", "PendingApproval", "Executing", "Verify
 export type ActionPhase = (typeof ACTION_PHASES)[number];
 export const TERMINAL_PHASES: ReadonlySet<string> = new Set<string>(TERMINAL_ACTION_PHASES);
 
+/** Most fields a pre-state records; an action changing more is recorded as not reversible. */
+export const PRE_STATE_MAX_FIELDS = 64;
+/** Longest JSON text of one recorded value (bytes). */
+export const PRE_STATE_MAX_VALUE_BYTES = 4096;
+/** All recorded values together (bytes of JSON), so a status stays far below the object size limit. */
+export const PRE_STATE_MAX_TOTAL_BYTES = 65536;
+/** Longest pointer of one recorded field. */
+export const PRE_STATE_MAX_PATH_LENGTH = 1024;
+
+export const preStateField = z
+  .object({
+    path: z.string().min(1).max(PRE_STATE_MAX_PATH_LENGTH).describe("The field as a JSON pointer into the Deployment, list indices included, e.g. /spec/template/spec/containers/0/image. Where the action created or removed a whole map or list, the pointer names that map or list."),
+    before: z.string().max(PRE_STATE_MAX_VALUE_BYTES).optional().describe("The field's value before the action, as JSON text (a string value keeps its quotes). Absent when the field did not exist (absent: true)."),
+    absent: z.boolean().optional().describe("True when the field did not exist before the action: undoing it removes the field."),
+    after: z.string().max(PRE_STATE_MAX_VALUE_BYTES).optional().describe("The value the action set, as JSON text. An undo applies only while the field still holds it. Absent when the action removed the field (removed: true)."),
+    removed: z.boolean().optional().describe("True when the action removed the field: undoing it adds the value before back."),
+  })
+  .strict();
+export type PreStateField = z.infer<typeof preStateField>;
+
+export const preState = z
+  .object({
+    reversible: z.boolean().describe("Whether the action can be undone from what is recorded here. Scale and patch actions are, unless their pre-state was too large to record; restart and delete-pod actions never are."),
+    reason: z.string().max(1024).optional().describe("Why the action is not reversible: a restart re-triggers a rollout, an evicted pod is replaced rather than restored, or the fields it changes are too many or too large to record."),
+    replicas: z.int32().min(0).optional().describe("spec.replicas before the action, when the action changes it (a scale, or a patch of spec.replicas)."),
+    fields: z
+      .array(preStateField)
+      .max(PRE_STATE_MAX_FIELDS)
+      .optional()
+      .describe(`Every field the action changes, with its value before and the value the action set: what an undo restores and what it checks first. At most ${PRE_STATE_MAX_FIELDS} fields, each value at most ${PRE_STATE_MAX_VALUE_BYTES} bytes of JSON and all of them together at most ${PRE_STATE_MAX_TOTAL_BYTES / 1024} KiB; beyond that no field is recorded and the action is not reversible.`),
+  })
+  .strict()
+  .describe("What the action replaces, recorded in the same status write as the intent, before anything changes (a dry run records it with its result): the Deployment's values before, from the same reading the action was judged on.");
+export type PreState = z.infer<typeof preState>;
+
 export const remediationActionStatus = z
   .object({
     observedGeneration: observedGeneration.optional(),
@@ -197,6 +232,7 @@ export const remediationActionStatus = z
       .strict()
       .optional()
       .describe("The concrete change, recorded before it is made so a crash never acts twice."),
+    preState: preState.optional(),
     dryRunResult: z
       .object({
         summary: z.string().max(1024).describe("What the mutation would do, e.g. replicas 4 -> 5."),

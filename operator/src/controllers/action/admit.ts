@@ -5,15 +5,14 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import { ConditionType, Reason } from "../../api/v1alpha1/reasons.ts";
 import { readDeployment } from "../../k8s/deployments.ts";
 import { failpoint } from "../../k8s/failpoints.ts";
-import type { FieldChange } from "../../remediation/change.ts";
 import { evaluateGuardrails } from "../../remediation/guardrails.ts";
-import { concreteIntent } from "../intent.ts";
+import { concreteIntent, preStateFor } from "../intent.ts";
 import { policyFor } from "../policies.ts";
 import { approvalGate } from "./approval.ts";
 import { type ActionContext, history, targetPods } from "./context.ts";
 import { describeIntent } from "./describe.ts";
 import { dryRun } from "./dry-run.ts";
-import { patchEffect } from "./patch-effect.ts";
+import { type PatchEffect, patchEffect } from "./patch-effect.ts";
 import { condition, type Transition } from "./transition.ts";
 
 /** A judgement again after a guarded write was refused: the fresh reading it read, and why. */
@@ -31,12 +30,13 @@ export async function admit(ctx: ActionContext, again?: Rejudge): Promise<Transi
   const d = again ? again.fresh
     : fresh ? await readDeployment(deps.api, ns, a.spec.target.name)
     : deps.deployments.get(ns, a.spec.target.name);
-  let changes: FieldChange[] | undefined;
+  let effect: PatchEffect | undefined;
   if (a.spec.type === "patch" && d) {
-    const effect = await patchEffect(ctx, d);
-    if ("transition" in effect) return effect.transition;
-    changes = effect.changes;
+    const e = await patchEffect(ctx, d);
+    if ("transition" in e) return e.transition;
+    effect = e;
   }
+  const changes = effect?.changes;
   const policy = policyFor({ namespace: ns, name: a.spec.target.name, labels: d?.metadata?.labels }, deps.policies, deps.operatorNamespace);
   const decision = evaluateGuardrails({
     action: {
@@ -78,26 +78,30 @@ export async function admit(ctx: ActionContext, again?: Rejudge): Promise<Transi
   }
   const gate = approvalGate(ctx, decision.approvalRequired, policy, decision.message, guardrailPolicies);
   if (gate) return gate;
-  if (a.spec.dryRun) return dryRun(ctx, d, decision.message, guardrailPolicies, decision.replicas, changes);
+  if (a.spec.dryRun) return dryRun(ctx, d, decision.message, guardrailPolicies, decision.replicas, effect);
 
   const intent = d ? concreteIntent(a, d, targetPods(ctx, d), now, decision.replicas, changes) : undefined;
-  if (!intent?.ok) {
-    const reason = intent?.reason ?? Reason.TargetNotFound;
-    const message = intent?.message ?? `Deployment ${ns}/${a.spec.target.name} not found`;
+  if (!intent?.ok || !d) {
+    const reason = intent?.ok === false ? intent.reason : Reason.TargetNotFound;
+    const message = intent?.ok === false ? intent.message : `Deployment ${ns}/${a.spec.target.name} not found`;
     return {
       kind: "update",
       update: { phase: "Blocked", reason, message, conditions: [condition(ConditionType.GuardrailsPassed, "False", reason, message)] },
       measure: [{ metric: "guardrailBlock", reason }],
     };
   }
+  // The pre-state goes into the intent's own write: recorded before the effect, or not at all.
+  const preState = preStateFor(a, intent.intent, d, effect);
   failpoint("before-intent");
   const approval = a.spec.approval;
+  // A scale or patch is expected to be reversible; say so when it is not (restart and delete-pod never are).
+  const irreversible = !preState.reversible && (a.spec.type === "scale" || a.spec.type === "patch") ? `; not reversible: ${preState.reason}` : "";
   return {
     kind: "update",
     update: {
       phase: "Executing", reason: Reason.IntentRecorded,
-      message: `${describeIntent(a, intent.intent)}${again ? ` (${again.note})` : ""}`,
-      fields: { intent: intent.intent, startedAt: new Date(now).toISOString(), guardrailPolicies },
+      message: `${describeIntent(a, intent.intent)}${irreversible}${again ? ` (${again.note})` : ""}`,
+      fields: { intent: intent.intent, preState, startedAt: new Date(now).toISOString(), guardrailPolicies },
       conditions: [
         condition(ConditionType.GuardrailsPassed, "True", Reason.GuardrailsPassed, decision.message),
         ...(approval?.decision === "Approved" ? [condition(ConditionType.Approved, "True", Reason.ApprovedByUser, `approved by ${approval.approvedBy}`)] : []),

@@ -26,7 +26,10 @@ export function nextStatus(a: RemediationAction, update: StatusUpdate, now: numb
   if (update.phase) st.phase = update.phase;
   st.reason = update.reason;
   st.message = update.message.slice(0, MAX_MESSAGE);
-  if (update.dropIntent) delete st.intent;
+  if (update.dropIntent) {
+    delete st.intent;
+    delete st.preState;
+  }
   Object.assign(st, update.fields);
   for (const c of update.conditions ?? []) st.conditions = setCondition(st.conditions, { ...c, observedGeneration: a.metadata.generation }, at);
   if (update.phase && TERMINAL_PHASES.has(update.phase)) {

@@ -9,9 +9,9 @@ import { DEPLOYMENTS, GUARDRAIL_POLICIES, PODS, REMEDIATION_ACTIONS, REPLICASETS
 import { apiError, FakeKubeApi } from "../../k8s/testing/fake-api.ts";
 import { silentLogger } from "../../telemetry/logger.ts";
 import {
-  action, approvalFor, approvalTimeout, available, cacheOfApi, crashLooping, createdAt, deployment, dryRun, maxReplicas, NAMESPACE, type Opt,
+  action, approvalFor, approvalTimeout, available, cacheOfApi, crashLooping, createdAt, deployment, dryRun, maxReplicas, maxStep, NAMESPACE, type Opt,
   paused, pod, policy, progressDeadlineExceeded, progressing, replicaSet, stampedBy, T0, withApproval, withDeletePod, withIntent, withPatch,
-  withPhase, withReplicas, withStatus, withType, withVerify, withVerifyTimeout,
+  withPhase, withReplicas, withScale, withStatus, withType, withVerify, withVerifyTimeout,
 } from "../testing/builders.ts";
 import { ActionController, MAX_ACTION_ERRORS } from "./controller.ts";
 import { VERIFY_RETRY_BASE_MS } from "./verify.ts";
@@ -194,6 +194,119 @@ describe("execute: Executing replays the recorded intent exactly once", () => {
     expect(h.writes()).toEqual([STATUS, PATCH, STATUS]);
     expect(h.stored().status?.intent).toMatchObject({ fromReplicas: 1, replicas: 3 });
     expect(h.api.stored<V1Deployment>(DEPLOYMENTS, NAMESPACE, "web")!.spec!.replicas).toBe(3);
+  });
+});
+
+describe("pre-state: what an action replaces, recorded in the intent's own write", () => {
+  const RESTART = "a restart re-triggers a rollout; it cannot be undone";
+  const EVICT_REASON = "an evicted pod is replaced, not restored";
+  const cases: Array<{ name: string; setup: Setup; preState: object; message?: RegExp }> = [
+    {
+      name: "a scale: replicas before, and the count it sets",
+      setup: { action: scale() },
+      preState: { reversible: true, replicas: 2, fields: [{ path: "/spec/replicas", before: "2", after: "3" }] },
+    },
+    {
+      name: "a relative scale: from the fresh reading the target was computed from",
+      setup: { action: scale(withScale({ by: 2, decidedAtReplicas: 1 })), deployment: deployment("web", withReplicas(4), available()) },
+      preState: { reversible: true, replicas: 4, fields: [{ path: "/spec/replicas", before: "4", after: "6" }] },
+    },
+    {
+      name: "a patch: every field its dry run changes, with the value before (or its absence) and the value set",
+      setup: { action: scale(withPatch({ spec: { replicas: 3, template: { spec: { containers: [{ name: "app", image: "registry.example/app:1.0", resources: { limits: { memory: "256Mi" } } }] } } } })), policies: [[]] },
+      preState: {
+        reversible: true, replicas: 2,
+        fields: [
+          { path: "/spec/replicas", before: "2", after: "3" },
+          { path: "/spec/template/spec/containers/0/resources", absent: true, after: '{"limits":{"memory":"256Mi"}}' },
+        ],
+      },
+    },
+    {
+      name: "a patch of a template annotation on a template without annotations: the map is absent before",
+      setup: { action: scale(withType("patch")) },
+      preState: { reversible: true, fields: [{ path: "/spec/template/metadata/annotations", absent: true, after: '{"example.com/patched":"true"}' }] },
+    },
+    {
+      name: "a patch setting a value over 4 KiB: not reversible, and the intent's message says so",
+      setup: { action: scale(withPatch({ spec: { template: { metadata: { annotations: { "example.com/big": "x".repeat(5000) } } } } })) },
+      preState: { reversible: false, reason: expect.stringMatching(/too large to record: the value set at \/spec\/template\/metadata\/annotations is 5\d{3} bytes of JSON \(at most 4096\); the action is not reversible/) },
+      message: /not reversible: the pre-state is too large/,
+    },
+    { name: "a restart: not reversible", setup: { action: scale(withType("restart")) }, preState: { reversible: false, reason: RESTART } },
+    {
+      name: "a delete-pod: not reversible",
+      setup: { action: scale(withType("delete-pod"), withDeletePod()), pods: (d) => [podOf(d, "web-bad", "bad-uid", T0, crashLooping())] },
+      preState: { reversible: false, reason: EVICT_REASON },
+    },
+  ];
+  it.each(cases)("$name", async ({ setup, preState, message }) => {
+    const h = harness(setup);
+    await h.reconcile();
+    const [intentWrite, mutation] = h.api.writes();
+    const recorded = (intentWrite!.body as RemediationAction).status;
+    expect(recorded?.phase).toBe("Executing");
+    expect(recorded?.preState).toEqual(preState);
+    expect(mutation?.verb === "patch" || mutation?.verb === "create").toBe(true);
+    if (message) expect(recorded?.message).toMatch(message);
+    // It stays with the action for the rest of its life.
+    expect(h.stored().status?.preState).toEqual(preState);
+  });
+
+  it("a dry run records the pre-state with its result", async () => {
+    const h = harness({ action: scale(dryRun()) });
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({
+      phase: "Succeeded", reason: "DryRunSucceeded",
+      preState: { reversible: true, replicas: 2, fields: [{ path: "/spec/replicas", before: "2", after: "3" }] },
+    });
+  });
+
+  it("a dry-run restart says it is not reversible", async () => {
+    const h = harness({ action: scale(withType("restart"), dryRun()) });
+    await h.reconcile();
+    expect(h.stored().status?.preState).toEqual({ reversible: false, reason: RESTART });
+  });
+
+  it("a block records no pre-state: nothing was replaced", async () => {
+    const h = harness({ action: scale(), policies: [[paused()]] });
+    await h.reconcile();
+    expect(h.stored().status?.preState).toBeUndefined();
+  });
+
+  const recorded = { reversible: true, replicas: 2, fields: [{ path: "/spec/replicas", before: "2", after: "3" }] };
+  const executing = (...opts: Opt<RemediationAction>[]) =>
+    scale(withPhase("Executing", "IntentRecorded"), withStatus({ startedAt: new Date(START).toISOString(), preState: recorded }), withIntent({ fromReplicas: 2, replicas: 3 }), ...opts);
+
+  it.each([
+    { name: "the scale not yet applied", deployment: deployment("web", withReplicas(2), progressing()), writes: [PATCH, STATUS] },
+    { name: "the scale applied before a crash (the Deployment now holds the new count)", deployment: deployment("web", withReplicas(3), stampedBy("act-uid"), progressing()), writes: [STATUS] },
+  ])("crash replay in Executing ($name) keeps the recorded pre-state, never one read from the Deployment now", async ({ deployment: d, writes }) => {
+    const h = harness({ action: executing(), deployment: d });
+    await h.reconcile();
+    expect(h.writes()).toEqual(writes);
+    expect(h.stored().status?.phase).toBe("Verifying");
+    expect(h.stored().status?.preState).toEqual(recorded);
+  });
+
+  it("a scale whose Deployment moved (409) records the pre-state again from the fresh reading, with the new intent", async () => {
+    const h = harness({ action: executing(withIntent({ fromReplicas: 2, replicas: 3, resourceVersion: "1" })) });
+    h.api.mutate<V1Deployment>(DEPLOYMENTS, NAMESPACE, "web", (d) => void (d.spec!.replicas = 1));
+    await h.reconcile();
+    const intentWrite = h.api.writes().find((c) => !c.error && c.subresource === "status");
+    expect((intentWrite!.body as RemediationAction).status).toMatchObject({
+      intent: { fromReplicas: 1, replicas: 3 },
+      preState: { reversible: true, replicas: 1, fields: [{ path: "/spec/replicas", before: "1", after: "3" }] },
+    });
+  });
+
+  it("a judgement that ends the action before it acted drops the pre-state with the intent", async () => {
+    const h = harness({ action: executing(withIntent({ fromReplicas: 2, replicas: 3, resourceVersion: "1" })), policies: [[maxStep(1)]] });
+    h.api.mutate<V1Deployment>(DEPLOYMENTS, NAMESPACE, "web", (d) => void (d.spec!.replicas = 1));
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase: "Blocked", reason: "MaxScaleStepExceeded" });
+    expect(h.stored().status?.intent).toBeUndefined();
+    expect(h.stored().status?.preState).toBeUndefined();
   });
 });
 

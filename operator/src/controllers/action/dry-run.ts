@@ -1,20 +1,20 @@
 // A dry-run action: the same judgement and intent as a real one, the executor's
-// request sent with dryRun=All, and the result recorded; nothing is changed.
+// request sent with dryRun=All, and the result recorded with the pre-state a real
+// run would record; nothing is changed.
 import type { V1Deployment } from "@kubernetes/client-node";
 import { ConditionType, Reason } from "../../api/v1alpha1/reasons.ts";
-import type { FieldChange } from "../../remediation/change.ts";
-import { concreteIntent } from "../intent.ts";
+import { concreteIntent, preStateFor } from "../intent.ts";
 import { type ActionContext, targetPods } from "./context.ts";
-import { MOVED_RETRY_MS } from "./patch-effect.ts";
+import { MOVED_RETRY_MS, type PatchEffect } from "./patch-effect.ts";
 import { runExecutor } from "./run.ts";
 import { condition, type Transition, wait } from "./transition.ts";
 
-export async function dryRun(ctx: ActionContext, d: V1Deployment | undefined, guardrailMessage: string, sources: string[], replicas: number | undefined, changes: FieldChange[] | undefined): Promise<Transition> {
+export async function dryRun(ctx: ActionContext, d: V1Deployment | undefined, guardrailMessage: string, sources: string[], replicas: number | undefined, effect: PatchEffect | undefined): Promise<Transition> {
   const a = ctx.action;
   if (!d) {
     return { kind: "update", update: { phase: "Blocked", reason: Reason.TargetNotFound, message: `Deployment ${a.metadata.namespace}/${a.spec.target.name} not found` } };
   }
-  const intent = concreteIntent(a, d, targetPods(ctx, d), ctx.now, replicas, changes);
+  const intent = concreteIntent(a, d, targetPods(ctx, d), ctx.now, replicas, effect?.changes);
   if (!intent.ok) return { kind: "update", update: { phase: "Blocked", reason: intent.reason, message: intent.message } };
   const outcome = await runExecutor(ctx, intent.intent, true, d);
   if (outcome.kind === "transition") return outcome.transition;
@@ -25,7 +25,11 @@ export async function dryRun(ctx: ActionContext, d: V1Deployment | undefined, gu
     kind: "update",
     update: {
       phase: "Succeeded", reason: Reason.DryRunSucceeded, message: result.summary,
-      fields: { guardrailPolicies: sources, dryRunResult: { summary: result.summary, fromReplicas: result.fromReplicas, toReplicas: result.toReplicas } },
+      // The pre-state is part of what a human reviews: what a real run would replace, and whether it could be undone.
+      fields: {
+        guardrailPolicies: sources, preState: preStateFor(a, intent.intent, d, effect),
+        dryRunResult: { summary: result.summary, fromReplicas: result.fromReplicas, toReplicas: result.toReplicas },
+      },
       conditions: [
         condition(ConditionType.GuardrailsPassed, "True", Reason.GuardrailsPassed, guardrailMessage),
         condition(ConditionType.Executed, "True", Reason.DryRunSucceeded, result.summary),

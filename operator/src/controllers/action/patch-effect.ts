@@ -18,10 +18,17 @@ export const MOVED_RETRY_MS = 100;
  * stored text does not parse, or that the API server refuses, ends Blocked with
  * InvalidPatch; a Deployment that moved meanwhile is read again shortly.
  */
-export async function patchEffect(ctx: ActionContext, d: V1Deployment): Promise<{ changes: FieldChange[] } | { transition: Transition }> {
+export interface PatchEffect {
+  changes: FieldChange[];
+  /** The Deployment as the dry run says the patch leaves it: the values the patch sets. */
+  after: V1Deployment;
+}
+
+export async function patchEffect(ctx: ActionContext, d: V1Deployment): Promise<PatchEffect | { transition: Transition }> {
   ctx.deps.guard();
   try {
-    return { changes: diffObjects(d, await previewPatch(ctx.deps.api, ctx.action, d)) };
+    const after = await previewPatch(ctx.deps.api, ctx.action, d);
+    return { changes: diffObjects(d, after), after };
   } catch (err) {
     if (isConflict(err)) return { transition: wait(MOVED_RETRY_MS) };
     if (!isRefused(err) && !(err instanceof PatchTextError)) throw err;

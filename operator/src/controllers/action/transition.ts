@@ -33,7 +33,7 @@ export type Measurement =
   | { metric: "replicas"; desired: number; ready: number };
 
 /** Status fields a transition sets besides phase, reason, message and conditions. */
-export type StatusFields = Partial<Pick<RemediationActionStatus, "intent" | "startedAt" | "guardrailPolicies" | "verification" | "dryRunResult">>;
+export type StatusFields = Partial<Pick<RemediationActionStatus, "intent" | "preState" | "startedAt" | "guardrailPolicies" | "verification" | "dryRunResult">>;
 
 export interface StatusUpdate {
   /** Unset: the phase stays (a retry recorded within Verifying). */
@@ -41,7 +41,7 @@ export interface StatusUpdate {
   reason: ReasonName;
   message: string;
   fields?: StatusFields;
-  /** The intent is dropped when a judgement ends the action before it acted. */
+  /** The intent (and the pre-state recorded with it) is dropped when a judgement ends the action before it acted. */
   dropIntent?: boolean;
   conditions?: ConditionNote[];
 }
