@@ -496,6 +496,25 @@ describe("revert: undo of one earlier action", () => {
     expect(h.stored().status).toMatchObject({ phase: "Verifying", preState: { reversible: false } });
   });
 
+  it.each([
+    {
+      name: "the undo of a patch removes the template annotations it added (the map was absent before)",
+      pre: { reversible: true, fields: [{ path: "/spec/template/metadata/annotations", absent: true, after: '{"example.com/patched":"true"}' }] },
+      phase: "Verifying", check: (d: V1Deployment) => expect(d.spec!.template.metadata!.annotations).toBeUndefined(),
+    },
+    {
+      name: "a (forged) pre-state that would write a denied field through the undo of a patch is refused by today's safelist",
+      pre: { reversible: true, fields: [{ path: "/spec/template/spec/containers/0/image", before: '"evil.example/miner:1"', after: '"registry.example/app:1.0"' }] },
+      phase: "Blocked", reason: "PatchPathForbidden", check: (d: V1Deployment) => expect(d.spec!.template.spec!.containers[0]!.image).toBe("registry.example/app:1.0"),
+    },
+  ])("$name", async ({ pre, phase, reason, check }) => {
+    const patched = deployment("web", withReplicas(2), stampedBy("orig-uid"), progressing(), (d) => void (d.spec!.template.metadata!.annotations = { "example.com/patched": "true" }));
+    const h = harness({ action: undo(), others: [original(withType("patch"), withStatus({ preState: pre }))], deployment: patched });
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase, ...(reason ? { reason } : {}) });
+    check(h.api.stored<V1Deployment>(DEPLOYMENTS, NAMESPACE, "web")!);
+  });
+
   it("is exempt from the cooldown of the action it undoes (a new scale now is not)", async () => {
     const h = harness({ action: undo(), others: [original()], deployment: scaled() });
     await h.reconcile();

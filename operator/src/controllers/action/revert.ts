@@ -10,6 +10,11 @@ import type { RemediationAction } from "../../api/v1alpha1/objects.ts";
 import { type BlockReasonName, ConditionType, Reason } from "../../api/v1alpha1/reasons.ts";
 import type { Intent } from "../../api/v1alpha1/remediation-action.ts";
 import { readDeployment } from "../../k8s/deployments.ts";
+import { isConflict, isRefused, KubeApiError } from "../../k8s/errors.ts";
+import { DEPLOYMENTS } from "../../k8s/resources.ts";
+import { diffObjects } from "../../remediation/change.ts";
+import { checkPatchPaths } from "../../remediation/patch-paths.ts";
+import type { EffectivePolicy } from "../../remediation/policy.ts";
 import { jsonStampOp } from "../../k8s/executors/patch.ts";
 import { failpoint } from "../../k8s/failpoints.ts";
 import { describeOwners, fieldOwners } from "../../remediation/field-manager.ts";
@@ -62,6 +67,15 @@ export async function admitRevert(ctx: ActionContext, again?: Rejudge): Promise<
 
   const policy = policyFor({ namespace: ns, name: a.spec.target.name, labels: d.metadata?.labels }, deps.policies, deps.operatorNamespace);
   const guardrailPolicies = policy.sources.slice(0, 16).map((s) => s.split("/")[1] ?? s);
+  const intent = revertIntent(a, d, inverse.patch, pre, now);
+  // The undo of a patch passes today's patch safelist on its effect, like a patch:
+  // the pre-state lives in a status, and a forged one must not become a way to
+  // write a denied field (an image) through a revert.
+  if (original.spec.type === "patch") {
+    const judged = await safelisted(ctx, d, intent, policy);
+    if (judged === "moved") return wait(MOVED_RETRY_MS);
+    if (judged) return blocked(judged.reason, `the undo of patch ${of}: ${judged.message}`, again, guardrailPolicies);
+  }
   const restores = replicasRestored(pre);
   const decision = evaluateGuardrails({
     action: {
@@ -78,7 +92,6 @@ export async function admitRevert(ctx: ActionContext, again?: Rejudge): Promise<
   const gate = approvalGate(ctx, decision.verdict === "allow" && decision.approvalRequired, policy, guardrailMessage, guardrailPolicies);
   if (gate) return gate;
 
-  const intent = revertIntent(a, d, inverse.patch, pre, now);
   if (a.spec.dryRun) return dryRunRevert(ctx, d, intent, guardrailMessage, guardrailPolicies);
   failpoint("before-intent");
   const approval = a.spec.approval;
@@ -111,6 +124,23 @@ function revertIntent(a: RemediationAction, d: V1Deployment, inverse: readonly u
     ...(rv ? { resourceVersion: rv } : {}),
     recordedAt: new Date(now).toISOString(),
   };
+}
+
+/** Refusal by the patch safelist of what the undo changes (asked of the API server by a dry run), "moved", or undefined when allowed. */
+async function safelisted(ctx: ActionContext, d: V1Deployment, intent: Intent, policy: EffectivePolicy): Promise<{ reason: BlockReasonName; message: string } | "moved" | undefined> {
+  const a = ctx.action;
+  ctx.deps.guard();
+  let after: V1Deployment;
+  try {
+    after = await ctx.deps.api.patch<V1Deployment>(DEPLOYMENTS, a.metadata.namespace, a.spec.target.name, "json", JSON.parse(intent.revertPatch!), { dryRun: true });
+  } catch (err) {
+    if (isConflict(err) || (err instanceof KubeApiError && err.status === 422)) return "moved";
+    if (!isRefused(err)) throw err;
+    return { reason: Reason.InvalidPatch, message: `the API server refused its dry run: ${(err as Error).message}` };
+  }
+  const paths = [...new Set(diffObjects(d, after).map((c) => c.path))];
+  const check = checkPatchPaths(paths, policy.patch.allowedPathSets, policy.patch.deniedPaths);
+  return check.ok ? undefined : { reason: check.reason, message: check.message };
 }
 
 async function dryRunRevert(ctx: ActionContext, d: V1Deployment, intent: Intent, guardrailMessage: string, sources: string[]): Promise<Transition> {
