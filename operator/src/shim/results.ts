@@ -54,9 +54,15 @@ export const BLOCK_STATUS: Record<BlockReasonName, 400 | 403 | 404 | 409> = {
   TargetChangedSinceAction: 409,
 };
 
+const REVERT_REFUSALS: ReadonlySet<string> = new Set([
+  Reason.NotReversible, Reason.NotExecuted, Reason.AlreadyReverted, Reason.RevertTargetMissing, Reason.RevertTargetMismatch, Reason.TargetChangedSinceAction,
+]);
+
 /** The request field a block is about, by route. */
 function blockField(reason: string, route: ActionPath): string | undefined {
   const execute = route === "/v1/actions/execute";
+  // A revert's own refusals are about the action its path names.
+  if (route === "/v1/actions/{name}/revert" && REVERT_REFUSALS.has(reason)) return "name";
   switch (reason) {
     case Reason.MaxReplicasExceeded:
     case Reason.MinReplicasViolated:
