@@ -563,6 +563,20 @@ describe("revert: undo of one earlier action", () => {
     expect(h.other("orig").status?.revertedBy).toBe("undo");
   });
 
+  it.each([
+    { status: 422, reason: "Invalid", thrown: false },
+    { status: 503, reason: "ServiceUnavailable", thrown: true },
+  ])("a link refused ($status) never fails the revert nor holds up the target; it is written by a later reconcile", async ({ status, reason, thrown }) => {
+    const h = harness({ action: undo(withPhase("Succeeded", "RolloutComplete"), executedAt(ACTED)), others: [original()], deployment: deployment("web", withReplicas(2), stampedBy("undo-uid")) });
+    h.api.failNext({ verb: "replace", resource: REMEDIATION_ACTIONS, name: "orig" }, apiError(status, reason, "refused"));
+    if (thrown) await expect(h.reconcile()).rejects.toMatchObject({ status });
+    else await h.reconcile();
+    expect(h.other("orig").status?.revertedBy).toBeUndefined();
+    expect(h.stored().status?.phase).toBe("Succeeded");
+    await h.reconcile();
+    expect(h.other("orig").status?.revertedBy).toBe("undo");
+  });
+
   // Executing: the intent (the patch) is recorded; a crash before or after the patch.
   const recordedOps = [
     { op: "test", path: "/metadata/resourceVersion", value: "1" },

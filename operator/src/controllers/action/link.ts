@@ -8,6 +8,7 @@ import type { RemediationAction } from "../../api/v1alpha1/objects.ts";
 import { isConflict, isNotFound } from "../../k8s/errors.ts";
 import { REMEDIATION_ACTIONS } from "../../k8s/resources.ts";
 import { writeStatus } from "../../k8s/smartops.ts";
+import { isTransient } from "../reconcile.ts";
 import type { ActionDeps } from "./context.ts";
 
 /** A succeeded revert whose original does not name it yet. */
@@ -17,7 +18,24 @@ export function needsLink(deps: ActionDeps, revert: RemediationAction): boolean 
   return original !== undefined && original.status?.revertedBy === undefined;
 }
 
+/**
+ * Writes the link. The API server's trouble (and a lost lease) is thrown, for the
+ * target to be retried; any other refusal is logged and left for the next
+ * reconcile, never failing the revert (it is already recorded) nor holding up the
+ * target's other actions.
+ */
 export async function linkRevert(deps: ActionDeps, revert: RemediationAction): Promise<void> {
+  try {
+    await link(deps, revert);
+  } catch (err) {
+    if (isTransient(err)) throw err;
+    deps.log.warn("could not record revertedBy on the reverted action", {
+      action: `${revert.metadata.namespace}/${revert.spec.revertOf}`, revert: revert.metadata.name, err: err instanceof Error ? err.message : String(err),
+    });
+  }
+}
+
+async function link(deps: ActionDeps, revert: RemediationAction): Promise<void> {
   if (!needsLink(deps, revert)) return;
   const ns = revert.metadata.namespace;
   let original = deps.actions.get(ns, revert.spec.revertOf!)!;
