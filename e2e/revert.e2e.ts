@@ -81,6 +81,31 @@ describe("revert", () => {
     expect(again.status, again.status?.message).toMatchObject({ phase: "Blocked", reason: "AlreadyReverted" });
   });
 
+  it("a patch, then its revert: the template is restored exactly (the annotations map it created is removed), judged by the safelist on its dry-run effect", async () => {
+    await createDeployment(c, NS, "patched", 2);
+    const before = await read("patched");
+    await applySmartops(c, action(NS, "patch-patched", {
+      type: "patch", target: { name: "patched" },
+      patch: { merge: JSON.stringify({ spec: { template: { metadata: { annotations: { "smartops/revert-me": "1" } } } } }) },
+    }));
+    const patched = await waitForPhase(c, NS, "patch-patched");
+    expect(patched.status?.phase, patched.status?.message).toBe("Succeeded");
+    expect((await read("patched")).spec?.template?.metadata?.annotations).toEqual({ "smartops/revert-me": "1" });
+
+    createRevert("undo-patched", "patched", "patch-patched");
+    const undo = await waitForPhase(c, NS, "undo-patched");
+    expect(undo.status?.phase, undo.status?.message).toBe("Succeeded");
+    expect((await read("patched")).spec?.template).toEqual(before.spec?.template);
+  });
+
+  it.each([
+    [{ type: "revert" }, "type revert requires revertOf"],
+    [{ type: "scale", scale: { replicas: 3 }, revertOf: "scale-web" }, "revertOf is only allowed with type revert"],
+  ])("the API server refuses %j: %s", (spec, message) => {
+    const body = JSON.stringify({ apiVersion: "smartops.io/v1alpha1", kind: "RemediationAction", metadata: { name: "bad-revert", namespace: NS }, spec: { target: { name: "web" }, ...spec } });
+    expect(() => kubectl(["create", "-f", "-"], body)).toThrow(message);
+  });
+
   it("refused when another field manager changed the field since: names the field and that manager, undoes nothing", async () => {
     await createDeployment(c, NS, "shared", 2);
     await scaled("shared", "scale-shared", 3);
