@@ -58,6 +58,9 @@ export function concreteIntent(action: RemediationAction, d: V1Deployment, targe
       }
       return { ok: true, intent: { podName: worst.metadata!.name!, podUID: worst.metadata!.uid!, recordedAt } };
     }
+    case "revert":
+      // A revert's intent is its inverse patch, computed from the action it undoes (controllers/action/revert.ts).
+      return { ok: false, reason: BlockReason.NotReversible, message: "a revert's intent is computed from the action it undoes" };
   }
 }
 
@@ -78,6 +81,8 @@ export function preStateFor(action: RemediationAction, intent: Intent, d: V1Depl
       return notReversible(NOT_REVERSIBLE.restart);
     case "delete-pod":
       return notReversible(NOT_REVERSIBLE["delete-pod"]);
+    case "revert":
+      return notReversible(NOT_REVERSIBLE.revert);
   }
 }
 
@@ -86,6 +91,7 @@ export function alreadyApplied(action: RemediationAction, intent: Intent, d: V1D
   switch (action.spec.type) {
     case "scale":
     case "patch":
+    case "revert":
       return stamp === action.metadata.uid;
     case "restart":
       return d?.spec?.template?.metadata?.annotations?.["kubectl.kubernetes.io/restartedAt"] === intent.restartedAt;

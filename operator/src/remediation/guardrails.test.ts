@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { guardrailPolicySpec } from "../api/v1alpha1/guardrail-policy.ts";
-import { ACTION_TYPES, type ActionType } from "../api/v1alpha1/remediation-action.ts";
+import { ACTION_TYPES, type ActionType, type SpecActionType } from "../api/v1alpha1/remediation-action.ts";
 import type { FieldChange } from "./change.ts";
 import { type ActionRecord, evaluateGuardrails, type GuardrailInput, HOUR_MS, policyKey, SCALE_WINDOW_MS } from "./guardrails.ts";
 import { effectivePolicy, type EffectivePolicy } from "./policy.ts";
@@ -21,7 +21,7 @@ const input = (over: Partial<Omit<GuardrailInput, "action">> & { action?: Partia
   now: over.now ?? NOW,
 });
 
-const rec = (type: ActionType, agoSeconds: number, from?: number, to?: number): ActionRecord => ({
+const rec = (type: SpecActionType, agoSeconds: number, from?: number, to?: number): ActionRecord => ({
   name: `old-${type}-${agoSeconds}`,
   type,
   executedAt: NOW - agoSeconds * S,
@@ -266,5 +266,37 @@ describe("guardrail properties", () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe("evaluateGuardrails: a revert", () => {
+  const revert = (of: ActionType, replicas?: number) => ({ type: "revert" as const, revert: { of, ...(replicas !== undefined ? { replicas } : {}) } });
+
+  it("is exempt from every cooldown, also right after the action it undoes", () => {
+    const history = [rec("scale", 1, 2, 3), rec("patch", 1), rec("revert", 1)];
+    expect(evaluateGuardrails(input({ action: revert("scale", 2), history, target: { exists: true, replicas: 3 } }))).toMatchObject({ verdict: "allow", replicas: 2 });
+    // The same history holds a new scale back.
+    expect(evaluateGuardrails(input({ action: { type: "scale", scale: { replicas: 2 } }, history, target: { exists: true, replicas: 3 } }))).toMatchObject({ reason: "CooldownActive" });
+  });
+
+  it("is allowed where the type it undoes is; allowedActions never needs to list it", () => {
+    const policy = policyOf({ allowedActions: ["patch"] });
+    expect(evaluateGuardrails(input({ action: revert("patch"), policy }))).toMatchObject({ verdict: "allow" });
+    expect(evaluateGuardrails(input({ action: revert("scale", 2), policy }))).toMatchObject({ reason: "ActionTypeNotAllowed", message: expect.stringMatching(/a revert of scale/) });
+  });
+
+  it("passes the pause switch, the replica caps and its own approval tier", () => {
+    expect(evaluateGuardrails(input({ action: revert("scale", 2), policy: policyOf({ paused: true }) }))).toMatchObject({ reason: "PolicyPaused" });
+    expect(evaluateGuardrails(input({ action: revert("scale", 1), policy: policyOf({ replicas: { min: 2, max: 8, maxStep: 2 } }), target: { exists: true, replicas: 3 } })))
+      .toMatchObject({ reason: "MinReplicasViolated", message: expect.stringMatching(/revert of spec.replicas to 1/) });
+    expect(evaluateGuardrails(input({ action: revert("scale", 2), policy: policyOf({ approval: { revert: "Required" } }) }))).toMatchObject({ verdict: "allow", approvalRequired: true });
+    expect(evaluateGuardrails(input({ action: revert("scale", 2), policy: policyOf({ approval: { scale: "Required" } }) }))).toMatchObject({ verdict: "allow", approvalRequired: false });
+  });
+
+  it("counts toward the hourly limit among reverts", () => {
+    const policy = policyOf({ rateLimits: { maxActionsPerHour: 2 } });
+    const reverts = [rec("revert", 60), rec("revert", 120)];
+    expect(evaluateGuardrails(input({ action: revert("patch"), policy, history: reverts }))).toMatchObject({ reason: "HourlyActionLimitReached" });
+    expect(evaluateGuardrails(input({ action: revert("patch"), policy, history: [rec("patch", 60), rec("patch", 120)] }))).toMatchObject({ verdict: "allow" });
   });
 });

@@ -1,7 +1,7 @@
 // Guardrails: may this action run now, given the target, the effective policy
 // and the target's history? History comes from RemediationAction objects in the
 // cluster (invariant 4), so the answer holds across restarts and replicas.
-import type { ActionType } from "../api/v1alpha1/remediation-action.ts";
+import type { ActionType, SpecActionType } from "../api/v1alpha1/remediation-action.ts";
 import { BlockReason, type BlockReasonName } from "../api/v1alpha1/reasons.ts";
 import { changedReplicas, type FieldChange } from "./change.ts";
 import { checkPatchPaths } from "./patch-paths.ts";
@@ -9,7 +9,7 @@ import type { EffectivePolicy } from "./policy.ts";
 
 export interface ActionRecord {
   name: string;
-  type: ActionType;
+  type: SpecActionType;
   executedAt: number;
   fromReplicas?: number;
   toReplicas?: number;
@@ -17,9 +17,15 @@ export interface ActionRecord {
 
 export interface GuardrailInput {
   action: {
-    name: string; namespace: string; type: ActionType; targetNamespace?: string; scale?: ScaleRequest;
+    name: string; namespace: string; type: SpecActionType; targetNamespace?: string; scale?: ScaleRequest;
     /** What a patch changes on the target as it is now (from a server-side dry run); required for patches. */
     changes?: readonly FieldChange[];
+    /**
+     * For a revert: the type of the action it undoes (allowedActions judges that
+     * type) and the replicas it restores when the undone action changed them
+     * (the replica caps and the scale budget judge that count).
+     */
+    revert?: { of: ActionType; replicas?: number };
   };
   target: { exists: boolean; replicas: number };
   /** Executed, non-dry-run actions on the same (namespace, Deployment), this one excluded. */
@@ -63,8 +69,11 @@ export function evaluateGuardrails(input: GuardrailInput): GuardrailDecision {
   const block = (reason: BlockReasonName, message: string): GuardrailDecision => ({ verdict: "block", reason, message: `${message} ${by}` });
 
   if (policy.paused) return block(BlockReason.PolicyPaused, "automation is paused");
-  if (!policy.allowedActions.includes(action.type)) {
-    return block(BlockReason.ActionTypeNotAllowed, `action type ${action.type} is not in allowedActions [${policy.allowedActions.join(", ")}]`);
+  // A revert is allowed wherever the type it undoes is: it restores values that type set.
+  const judgedType = action.type === "revert" ? action.revert?.of : action.type;
+  if (judgedType === undefined || !policy.allowedActions.includes(judgedType)) {
+    const what = action.type === "revert" ? `a revert of ${judgedType ?? "an unknown type"}: action type ${judgedType ?? "?"}` : `action type ${action.type}`;
+    return block(BlockReason.ActionTypeNotAllowed, `${what} is not in allowedActions [${policy.allowedActions.join(", ")}]`);
   }
   if (action.targetNamespace !== undefined && action.targetNamespace !== action.namespace) {
     return block(BlockReason.TargetNamespaceMismatch, `target namespace ${action.targetNamespace} differs from the action's namespace ${action.namespace}`);
@@ -87,13 +96,17 @@ export function evaluateGuardrails(input: GuardrailInput): GuardrailDecision {
     if (replicas && replicas.to === undefined) return block(BlockReason.InvalidPatch, "patch removes spec.replicas");
     desired = replicas?.to;
   }
+  if (action.type === "revert") desired = action.revert?.replicas;
   if (desired !== undefined) {
     const caps = replicaCaps(action.type, desired, target.replicas, policy);
     if (caps) return block(caps.reason, caps.message);
   }
 
   const sameType = input.history.filter((r) => r.type === action.type);
-  const cooldownMs = policy.cooldownSeconds[policyKey(action.type)] * 1000;
+  // A revert has no cooldown, neither the one of the action it undoes nor one of
+  // its own: an undo must stay possible right after the change it undoes (each
+  // action can be reverted once, and the hourly limit below still counts reverts).
+  const cooldownMs = action.type === "revert" ? 0 : policy.cooldownSeconds[policyKey(action.type)] * 1000;
   const last = latest(sameType);
   if (last && cooldownMs > 0 && now < last.executedAt + cooldownMs) {
     const ends = last.executedAt + cooldownMs;
@@ -125,7 +138,7 @@ export function evaluateGuardrails(input: GuardrailInput): GuardrailDecision {
     }
   }
 
-  const approvalRequired = policy.approval[policyKey(action.type)] === "Required";
+  const approvalRequired = (action.type === "revert" ? policy.approval.revert : policy.approval[policyKey(action.type)]) === "Required";
   const change = desired !== undefined ? `${action.type} ${target.replicas} → ${desired}` : action.type;
   return {
     verdict: "allow",
@@ -163,9 +176,9 @@ export function scaleTarget(scale: ScaleRequest | undefined, current: number, ca
   return { ok: true, replicas: to };
 }
 
-function replicaCaps(type: ActionType, desired: number, current: number, policy: EffectivePolicy): { reason: BlockReasonName; message: string } | undefined {
+function replicaCaps(type: SpecActionType, desired: number, current: number, policy: EffectivePolicy): { reason: BlockReasonName; message: string } | undefined {
   const { min, max, maxStep } = policy.replicas;
-  const verb = type === "scale" ? "scale" : "patch of spec.replicas";
+  const verb = type === "scale" ? "scale" : type === "revert" ? "revert of spec.replicas" : "patch of spec.replicas";
   if (desired > max) return { reason: BlockReason.MaxReplicasExceeded, message: `${verb} to ${desired} exceeds maxReplicas ${max}` };
   if (desired < min) return { reason: BlockReason.MinReplicasViolated, message: `${verb} to ${desired} is below minReplicas ${min}` };
   const step = Math.abs(desired - current);

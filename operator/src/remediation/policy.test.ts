@@ -73,7 +73,7 @@ describe("DEFAULT_POLICY_SPEC", () => {
       cooldownSeconds: { scale: 300, restart: 300, patch: 300, deletePod: 300 },
       rateLimits: { maxActionsPerHour: 6, maxScaleIncreasePer15Minutes: 3 },
       patch: { allowedPaths: [...DEFAULT_PATCH_ALLOWED_PATHS], deniedPaths: [...DEFAULT_PATCH_DENIED_PATHS] },
-      approval: { scale: "None", restart: "None", patch: "None", deletePod: "None", timeoutSeconds: 1800 },
+      approval: { scale: "None", restart: "None", patch: "None", deletePod: "None", revert: "None", timeoutSeconds: 1800 },
       signals: { minScore: 0, minConfidence: 0, unverified: "DryRun", scaleStep: 1 },
     });
   });
@@ -103,7 +103,7 @@ describe("effectivePolicy", () => {
     cooldownSeconds: { scale: 60, restart: 600, patch: 0, deletePod: 100 },
     rateLimits: { maxActionsPerHour: 10, maxScaleIncreasePer15Minutes: 2 },
     patch: { allowedPaths: ["spec.replicas", "spec.template.metadata.labels"], deniedPaths: ["spec.template.spec.volumes"] },
-    approval: { scale: "Required", restart: "None", patch: "None", deletePod: "None", timeoutSeconds: 600 },
+    approval: { scale: "Required", restart: "None", patch: "None", deletePod: "None", revert: "None", timeoutSeconds: 600 },
     signals: { minScore: 0.5, minConfidence: 0.2, unverified: "DryRun", scaleStep: 3 },
     rules: { anomaly: [{ type: "latency", action: "scale-up" }, { type: "error", action: "none" }], rca: [{ cause: "memory_leak", action: "delete-pod" }] },
     allowedActions: ["scale", "restart", "patch"],
@@ -114,7 +114,7 @@ describe("effectivePolicy", () => {
     cooldownSeconds: { scale: 300, restart: 120, patch: 30, deletePod: 0 },
     rateLimits: { maxActionsPerHour: 4, maxScaleIncreasePer15Minutes: 5 },
     patch: { allowedPaths: ["spec.replicas"], deniedPaths: ["spec.template.spec.tolerations"] },
-    approval: { scale: "None", restart: "Required", patch: "None", deletePod: "None", timeoutSeconds: 3600 },
+    approval: { scale: "None", restart: "Required", patch: "None", deletePod: "None", revert: "None", timeoutSeconds: 3600 },
     signals: { minScore: 0.1, minConfidence: 0.7, unverified: "Ignore", scaleStep: 1 },
     rules: { anomaly: [{ type: "resource", action: "restart" }], rca: [{ cause: "memory_leak", action: "restart" }] },
     allowedActions: ["restart", "patch", "delete-pod"],
@@ -131,7 +131,7 @@ describe("effectivePolicy", () => {
       allowedPathSets: [["spec.replicas"], ["spec.replicas", "spec.template.metadata.labels"]],
       deniedPaths: ["spec.template.spec.tolerations", "spec.template.spec.volumes"],
     });
-    expect(e.approval).toEqual({ scale: "Required", restart: "Required", patch: "None", deletePod: "None", timeoutSeconds: 600 });
+    expect(e.approval).toEqual({ scale: "Required", restart: "Required", patch: "None", deletePod: "None", revert: "None", timeoutSeconds: 600 });
     expect(e.signals).toMatchObject({ minScore: 0.5, minConfidence: 0.7, unverified: "Ignore", scaleStep: 1 });
     expect(e.allowedActions).toEqual(["restart", "patch"]);
   });

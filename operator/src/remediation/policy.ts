@@ -32,7 +32,7 @@ export interface EffectivePolicy {
   cooldownSeconds: { scale: number; restart: number; patch: number; deletePod: number };
   rateLimits: { maxActionsPerHour: number; maxScaleIncreasePer15Minutes: number };
   patch: { allowedPathSets: string[][]; deniedPaths: string[] };
-  approval: { scale: ApprovalTier; restart: ApprovalTier; patch: ApprovalTier; deletePod: ApprovalTier; timeoutSeconds: number };
+  approval: { scale: ApprovalTier; restart: ApprovalTier; patch: ApprovalTier; deletePod: ApprovalTier; revert: ApprovalTier; timeoutSeconds: number };
   /** Thresholds and rules for the signal reconciler (decideForAnomaly / decideForRca). */
   signals: SignalRules;
   /** Always explicit, in ACTION_TYPES order; unset in every policy means all four. */
@@ -100,6 +100,7 @@ export function effectivePolicy(covering: readonly PolicyObject[]): EffectivePol
       restart: anyRequired((s) => s.approval.restart),
       patch: anyRequired((s) => s.approval.patch),
       deletePod: anyRequired((s) => s.approval.deletePod),
+      revert: anyRequired((s) => s.approval.revert),
       timeoutSeconds: min(pick((s) => s.approval.timeoutSeconds)),
     },
     signals: {

@@ -14,6 +14,7 @@ export { PRE_STATE_MAX_FIELDS, PRE_STATE_MAX_PATH_LENGTH, PRE_STATE_MAX_TOTAL_BY
 export const NOT_REVERSIBLE = {
   restart: "a restart re-triggers a rollout; it cannot be undone",
   "delete-pod": "an evicted pod is replaced, not restored",
+  revert: "a revert is not itself reverted: to redo the change, run the original action again",
 } as const;
 
 export function notReversible(reason: string): PreState {

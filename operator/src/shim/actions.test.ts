@@ -260,3 +260,65 @@ describe("patchForm", () => {
     if (!r.ok) expect(r.issues.map((i) => i.field)).toContain("patch[1].from");
   });
 });
+
+describe("POST /v1/actions/{name}/revert", () => {
+  const original = (name: string, targetName = "smartops-erp-simulator"): RemediationAction => ({
+    apiVersion: "smartops.io/v1alpha1", kind: "RemediationAction",
+    metadata: { name, namespace: NS, uid: `${name}-uid` },
+    spec: { type: "scale", target: { kind: "Deployment", namespace: NS, name: targetName }, scale: { replicas: 4 }, dryRun: false, verify: false, verifyTimeoutSeconds: 60, source: "ai-agent" },
+    status: { phase: "Succeeded", reason: "Executed", message: "scaled" },
+  });
+  beforeEach(() => {
+    backend.actions.set(`${NS}/scale-web-1`, original("scale-web-1"));
+  });
+  const created = () => [...backend.actions.values()].filter((a) => a.spec.type === "revert");
+  const finish = (status: RemediationAction["status"]) => (a: RemediationAction) => setTimeout(() => { a.status = status; }, 20);
+
+  it("creates a revert of the named action on that action's own target, answered with its outcome", async () => {
+    const r = await post("/v1/actions/scale-web-1/revert", { namespace: NS, reason: "did not help", source: "ai-agent" });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const [a] = created();
+    expect(created()).toHaveLength(1);
+    expect(a!.spec).toEqual({
+      type: "revert", revertOf: "scale-web-1", target: { kind: "Deployment", namespace: NS, name: "smartops-erp-simulator" },
+      dryRun: false, verify: false, verifyTimeoutSeconds: 60, source: "ai-agent", reason: "did not help",
+    });
+    expect(a!.metadata.name).toMatch(/^revert-smartops-erp-simulator-[0-9a-f]{10}$/);
+    expect(r.body).toMatchObject({ success: true, action: a!.metadata.name, phase: "Succeeded" });
+  });
+
+  it("Prefer: respond-async → 202 with the revert's name at once", async () => {
+    backend.onAction = () => {};
+    const r = await post("/v1/actions/scale-web-1/revert", {}, { prefer: "respond-async" });
+    expect(r.status).toBe(202);
+    expect(r.body).toMatchObject({ accepted: true, action: created()[0]!.metadata.name, target: "smartops-erp-simulator" });
+  });
+
+  it.each([
+    ["no such action", "/v1/actions/nope/revert", {}, 404, "name"],
+    ["a name that is not a DNS subdomain", "/v1/actions/Bad_Name/revert", {}, 400, "name"],
+    ["a malformed percent-encoding", "/v1/actions/%E0%A4%A/revert", {}, 400, "name"],
+    ["an unknown body field", "/v1/actions/scale-web-1/revert", { revertOf: "other" }, 400, "revertOf"],
+  ])("%s: POST %s %j → %i naming the field %s, nothing created", async (_what, path, body, code, field) => {
+    const r = await post(path, body);
+    expect(r.status).toBe(code);
+    expect(r.body.field).toBe(field);
+    expect(created()).toEqual([]);
+  });
+
+  it("is authorized like the other action routes: create remediationactions in the namespace", async () => {
+    backend.grants.clear();
+    const r = await post("/v1/actions/scale-web-1/revert", { namespace: NS });
+    expect(r.status).toBe(403);
+    expect(created()).toEqual([]);
+  });
+
+  it.each([
+    ["NotReversible", 400], ["NotExecuted", 400], ["RevertTargetMismatch", 400], ["RevertTargetMissing", 404], ["AlreadyReverted", 409], ["TargetChangedSinceAction", 409],
+  ])("the operator's refusal %s → %i, field name", async (reason, code) => {
+    backend.onAction = finish({ phase: "Blocked", reason, message: `refused: ${reason}` });
+    const r = await post("/v1/actions/scale-web-1/revert", {});
+    expect(r.status).toBe(code);
+    expect(r.body).toMatchObject({ error: "GuardrailBlocked", reason, field: "name", success: false });
+  });
+});

@@ -9,7 +9,7 @@ import type { RcaSignalSpec } from "../api/v1alpha1/rca-signal.ts";
 import type { FieldIssue } from "../api/v1alpha1/validation.ts";
 import { type JsonPatchOp, type PatchDocument, patchToText } from "../remediation/patch-document.ts";
 import { fnv1a32 } from "../remediation/names.ts";
-import type { ExecuteRequest, PatchRequest, RestartRequest, ScaleRequest } from "./requests.ts";
+import type { ExecuteRequest, PatchRequest, RestartRequest, RevertRequest, ScaleRequest } from "./requests.ts";
 
 export const SHIM_ANNOTATIONS = {
   /** Who asked the shim, from the TokenReview (the API server records the shim as the creator). */
@@ -101,6 +101,8 @@ export interface ActionIntent {
   replicas?: number;
   patch?: PatchForm;
   deletePod?: { podName?: string; notReadyThresholdSeconds?: number };
+  /** For a revert: the action it undoes. */
+  revertOf?: string;
   dryRun: boolean;
   verify: boolean;
   verifyTimeoutSeconds?: number;
@@ -110,7 +112,7 @@ export interface ActionIntent {
 
 type Mapped = { ok: true; intent: ActionIntent } | { ok: false; issues: FieldIssue[] };
 
-function base(r: ScaleRequest | RestartRequest | PatchRequest, defaultNamespace: string) {
+function base(r: ScaleRequest | RestartRequest | PatchRequest | Omit<RevertRequest, "deployment"> & { deployment: string }, defaultNamespace: string) {
   return {
     namespace: r.namespace ?? defaultNamespace,
     deployment: r.deployment,
@@ -125,6 +127,11 @@ function base(r: ScaleRequest | RestartRequest | PatchRequest, defaultNamespace:
 
 export function scaleIntent(r: ScaleRequest, defaultNamespace: string): Mapped {
   return { ok: true, intent: { ...base(r, defaultNamespace), type: "scale", replicas: r.replicas } };
+}
+
+/** A revert of the action `name`, whose target is `deployment` (the action's own). */
+export function revertIntent(r: RevertRequest, name: string, deployment: string, defaultNamespace: string): Mapped {
+  return { ok: true, intent: { ...base({ ...r, deployment }, defaultNamespace), deploymentField: "name", type: "revert", revertOf: name } };
 }
 
 export function restartIntent(r: RestartRequest, defaultNamespace: string): Mapped {
@@ -179,6 +186,7 @@ export function actionObject(intent: ActionIntent, resolvedName: string, meta: R
     ...(intent.type === "delete-pod"
       ? { deletePod: { notReadyThresholdSeconds: intent.deletePod?.notReadyThresholdSeconds ?? 120, ...(intent.deletePod?.podName ? { podName: intent.deletePod.podName } : {}) } }
       : {}),
+    ...(intent.type === "revert" && intent.revertOf ? { revertOf: intent.revertOf } : {}),
     dryRun: intent.dryRun,
     verify: intent.verify,
     verifyTimeoutSeconds: intent.verifyTimeoutSeconds ?? 60,

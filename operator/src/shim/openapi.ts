@@ -7,7 +7,7 @@ import { rcaSignalSpec } from "../api/v1alpha1/rca-signal.ts";
 import { MAX_JSON_DEPTH } from "./body.ts";
 import { BLOCK_STATUS } from "./results.ts";
 import { API_ROUTES, type ApiPath, PLAIN_ROUTES, type PlainPath } from "./routes.ts";
-import { EXECUTE_SECTIONS, executeRequest, patchRequest, restartRequest, scaleRequest, verifyDeploymentRequest } from "./requests.ts";
+import { EXECUTE_SECTIONS, executeRequest, patchRequest, restartRequest, revertRequest, scaleRequest, verifyDeploymentRequest } from "./requests.ts";
 
 type Json = Record<string, unknown>;
 
@@ -159,6 +159,7 @@ const preferParameter: Json = {
   schema: { type: "string", examples: ["respond-async", "wait=10"] },
 };
 const actionParameters = [namespaceParameter, preferParameter];
+const nameParameter = { name: "name", in: "path", required: true, description: "Name of the RemediationAction to revert.", schema: { type: "string", maxLength: 253 } };
 
 const err = (description: string, retry = false) => ({ description, schema: errorBody, retry });
 const common: Responses = {
@@ -219,6 +220,11 @@ const API_DOCS: Record<ApiPath, { description: string; body: () => Json; respons
   "/v1/k8s/restart": { description: "Answers with the outcome (see 200/202/4xx). verify_timeout_seconds applies with verify:true.", body: () => schema(restartRequest), responses: actionResponses },
   "/v1/k8s/patch": { description: `Answers with the outcome (see 200/202/4xx). verify_timeout_seconds applies with verify:true. ${PATCH_FORMS}`, body: () => schema(patchRequest), responses: actionResponses },
   "/v1/actions/execute": { description: "Answers with the outcome (see 200/202/4xx). See the request body's cross-field rules.", body: executeBody, responses: actionResponses },
+  "/v1/actions/{name}/revert": {
+    description: "Creates a RemediationAction of type revert undoing the action {name} (in the body's namespace), on that action's target, and answers with its outcome. Refused with 400 (NotReversible: a restart, delete-pod, dry run or revert, or no reversible pre-state; NotExecuted; RevertTargetMismatch), 404 (no such action) or 409 (AlreadyReverted; TargetChangedSinceAction, naming the field and the field manager that changed it). No cooldown applies; approval.revert may make it wait (202 PendingApproval).",
+    body: () => schema(revertRequest),
+    responses: { ...actionResponses, "404": err("No RemediationAction {name} in the namespace (field: name), or its Deployment is gone") },
+  },
   "/v1/verify/deployment": {
     description: "Reads the Deployment at most once a second however small poll_interval_seconds is (reads are shared by all callers waiting on the same Deployment); answers TIMED_OUT when the next read would fall after timeout_seconds.",
     body: () => schema(verifyDeploymentRequest),
@@ -243,7 +249,8 @@ export function openApiDocument(): Json {
     paths: Object.fromEntries([
       ...API_ROUTES.map((r) => {
         const d = API_DOCS[r.path];
-        return [r.path, post(r.summary, d.description, d.body(), d.responses, r.action ? actionParameters : [namespaceParameter])];
+        const params = r.action ? actionParameters : [namespaceParameter];
+        return [r.path, post(r.summary, d.description, d.body(), d.responses, r.path.includes("{name}") ? [nameParameter, ...params] : params)];
       }),
       ...PLAIN_ROUTES.map((r) => [r.path, { get: { summary: r.summary, responses: PLAIN_DOCS[r.path] } }]),
     ]),

@@ -31,6 +31,8 @@ const common = { namespace, dry_run: dryRun, verify, verify_timeout_seconds: ver
 export const scaleRequest = z
   .object({ ...common, deployment: dnsSubdomain.describe("Deployment name; erp-simulator resolves to smartops-erp-simulator."), replicas: z.int().min(0).max(1000).describe("Desired replicas (absolute).") })
   .strict();
+/** A revert of the action named in the path: its target is the action's own. */
+export const revertRequest = z.object({ ...common, namespace: dnsLabel.optional().describe("Namespace of the action to revert; the shim's default namespace when absent.") }).strict();
 export const restartRequest = z.object({ ...common, deployment: dnsSubdomain.describe("Deployment name.") }).strict();
 export const patchRequest = z.object({ ...common, deployment: dnsSubdomain.describe("Deployment name."), patch: patchBody }).strict();
 
@@ -89,6 +91,7 @@ export const verifyDeploymentRequest = z
 
 export type ScaleRequest = z.infer<typeof scaleRequest>;
 export type RestartRequest = z.infer<typeof restartRequest>;
+export type RevertRequest = z.infer<typeof revertRequest>;
 export type PatchRequest = z.infer<typeof patchRequest>;
 export type ExecuteRequest = z.infer<typeof executeRequest>;
 export type VerifyDeploymentRequest = z.infer<typeof verifyDeploymentRequest>;

@@ -20,12 +20,13 @@ export interface Answer {
 /**
  * The status code of each guardrail block. 400: the request itself asks for
  * what policy never allows (a replica count out of bounds, a step too large, a
- * forbidden or malformed patch, a pod of another Deployment) — the same request
+ * forbidden or malformed patch, a pod of another Deployment, a revert of an
+ * action that cannot be undone or never changed anything) — the same request
  * will always be refused. 403: policy forbids acting at all (paused, type not
- * allowed, namespace not covered). 404: the Deployment is gone. 409: the state of
- * the cluster stands in the way (a cooldown, an hourly or scale-up window, the
- * Deployment already at its bound, no unhealthy pod) — the same request may pass
- * later. A Record over every reason, so a new reason cannot go unmapped.
+ * allowed, namespace not covered). 404: the Deployment, or the action a revert
+ * names, is gone. 409: the state of the cluster stands in the way (a cooldown,
+ * an hourly or scale-up window, the Deployment already at its bound, no
+ * unhealthy pod, an action already reverted or a field changed since it acted). A Record over every reason, so a new reason cannot go unmapped.
  */
 export const BLOCK_STATUS: Record<BlockReasonName, 400 | 403 | 404 | 409> = {
   PolicyPaused: 403,
@@ -45,11 +46,23 @@ export const BLOCK_STATUS: Record<BlockReasonName, 400 | 403 | 404 | 409> = {
   InvalidPatch: 400,
   NoUnhealthyPods: 409,
   PodNotOwnedByTarget: 400,
+  NotReversible: 400,
+  RevertTargetMissing: 404,
+  RevertTargetMismatch: 400,
+  NotExecuted: 400,
+  AlreadyReverted: 409,
+  TargetChangedSinceAction: 409,
 };
+
+const REVERT_REFUSALS: ReadonlySet<string> = new Set([
+  Reason.NotReversible, Reason.NotExecuted, Reason.AlreadyReverted, Reason.RevertTargetMissing, Reason.RevertTargetMismatch, Reason.TargetChangedSinceAction,
+]);
 
 /** The request field a block is about, by route. */
 function blockField(reason: string, route: ActionPath): string | undefined {
   const execute = route === "/v1/actions/execute";
+  // A revert's own refusals are about the action its path names.
+  if (route === "/v1/actions/{name}/revert" && REVERT_REFUSALS.has(reason)) return "name";
   switch (reason) {
     case Reason.MaxReplicasExceeded:
     case Reason.MinReplicasViolated:

@@ -33,6 +33,7 @@ export const API_ROUTES = [
   { path: "/v1/k8s/restart", method: "POST", summary: "Rollout-restart a Deployment through a RemediationAction", access: create("remediationactions"), action: true },
   { path: "/v1/k8s/patch", method: "POST", summary: "Patch a Deployment through a RemediationAction", access: create("remediationactions"), action: true },
   { path: "/v1/actions/execute", method: "POST", summary: "Execute a seed ActionRequest as a RemediationAction", access: create("remediationactions"), action: true },
+  { path: "/v1/actions/{name}/revert", method: "POST", summary: "Revert an earlier action: a RemediationAction of type revert", access: create("remediationactions"), action: true },
   { path: "/v1/verify/deployment", method: "POST", summary: "Wait for a Deployment's rollout", access: { verb: "get", group: "apps", resource: "deployments" }, action: false },
 ] as const satisfies readonly ApiRoute[];
 
@@ -47,11 +48,35 @@ export type ApiPath = (typeof API_ROUTES)[number]["path"];
 export type PlainPath = (typeof PLAIN_ROUTES)[number]["path"];
 export type ActionPath = Extract<(typeof API_ROUTES)[number], { action: true }>["path"];
 
-const API = new Map<string, ApiRoute>(API_ROUTES.map((r) => [r.path, r]));
+const API = new Map<string, ApiRoute>(API_ROUTES.filter((r) => !r.path.includes("{")).map((r) => [r.path, r]));
 const PLAIN = new Map<string, PlainRoute>(PLAIN_ROUTES.map((r) => [r.path, r]));
+/** Routes with a {parameter} segment: it matches one non-empty segment (no "/"); its value is checked by the handler. */
+const TEMPLATES = API_ROUTES.filter((r) => r.path.includes("{")).map((r) => ({
+  route: r as ApiRoute,
+  names: [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!),
+  pattern: new RegExp(`^${r.path.replace(/\{\w+\}/g, "([^/]+)")}$`),
+}));
 
 export function apiRoute(path: string): ApiRoute | undefined {
-  return API.get(path);
+  return API.get(path) ?? TEMPLATES.find((t) => t.pattern.test(path))?.route;
+}
+
+/** A percent-encoded segment decoded; left as sent when it does not decode (the handler's validation refuses it). */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** The {parameter} values of `path` for its route (empty for a route without parameters). */
+export function routeParams(path: string): Record<string, string> {
+  for (const t of TEMPLATES) {
+    const m = t.pattern.exec(path);
+    if (m) return Object.fromEntries(t.names.map((n, i) => [n, decoded(m[i + 1]!)]));
+  }
+  return {};
 }
 
 export function plainRoute(path: string): PlainRoute | undefined {
@@ -60,5 +85,6 @@ export function plainRoute(path: string): PlainRoute | undefined {
 
 /** The bounded route label of metrics and spans: a known path, or "unmatched". */
 export function routeLabel(path: string): string {
-  return API.has(path) || PLAIN.has(path) ? path : "unmatched";
+  if (API.has(path) || PLAIN.has(path)) return path;
+  return TEMPLATES.find((t) => t.pattern.test(path))?.route.path ?? "unmatched";
 }

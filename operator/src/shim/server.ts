@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { context, INVALID_SPAN_CONTEXT, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { z } from "zod";
 import { anomalySignalSpec } from "../api/v1alpha1/anomaly-signal.ts";
-import { dnsLabel } from "../api/v1alpha1/meta.ts";
+import { dnsLabel, dnsSubdomain } from "../api/v1alpha1/meta.ts";
 import type { RemediationAction, Signal } from "../api/v1alpha1/objects.ts";
 import { rcaSignalSpec } from "../api/v1alpha1/rca-signal.ts";
 import { type FieldIssue, validate } from "../api/v1alpha1/validation.ts";
@@ -21,14 +21,14 @@ import type { AccessRequest, ShimBackend } from "./backend.ts";
 import { BodyError, MAX_JSON_DEPTH, readJsonBody } from "./body.ts";
 import { DeploymentReads } from "./deployment-reads.ts";
 import { addressKey, InFlight } from "./limits.ts";
-import { type ActionIntent, actionObject, anomalySignalObject, canonicalJson, executeIntent, patchIntent, rcaSignalObject, type RequestMeta, restartIntent, scaleIntent } from "./mapping.ts";
+import { type ActionIntent, actionObject, anomalySignalObject, canonicalJson, executeIntent, patchIntent, rcaSignalObject, type RequestMeta, restartIntent, revertIntent, scaleIntent } from "./mapping.ts";
 import { loopSignalsTotal, shimRequestDuration, shimRequestsTotal } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
 import { type RateLimitConfig, RateLimiter } from "../runtime/token-bucket.ts";
-import { executeRequest, patchRequest, restartRequest, scaleRequest, verifyDeploymentRequest } from "./requests.ts";
+import { executeRequest, patchRequest, restartRequest, revertRequest, scaleRequest, verifyDeploymentRequest } from "./requests.ts";
 import { parsePrefer, type Preferences } from "./prefer.ts";
 import { actionResult, type Answer, settled } from "./results.ts";
-import { type ActionPath, type ApiPath, apiRoute, type PlainPath, plainRoute, routeLabel } from "./routes.ts";
+import { type ActionPath, type ApiPath, apiRoute, type PlainPath, plainRoute, routeLabel, routeParams } from "./routes.ts";
 import { traceparentOf } from "./trace.ts";
 
 export interface ShimConfig {
@@ -112,6 +112,8 @@ function invalid(issues: FieldIssue[]): HttpError {
 
 interface Ctx {
   body: Record<string, unknown>;
+  /** The route's {parameter} values, as sent (validated by the handler). */
+  params: Record<string, string>;
   meta: Omit<RequestMeta, "namespace">;
   authorize(req: AccessRequest): Promise<void>;
   aborted(): boolean;
@@ -189,6 +191,38 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
     if (!match) {
       throw new HttpError(404, "NotFound", `no Deployment in namespace ${intent.namespace} matches ${intent.deployment} (tried ${intent.deployment}, smartops-${intent.deployment} and label app.kubernetes.io/name=${intent.deployment})`, { field: intent.deploymentField });
     }
+    return createAndAnswer(ctx, route, intent, match.name);
+  }
+
+  /**
+   * POST /v1/actions/{name}/revert: a revert of the named action, on that action's
+   * own target. Authorized as creating a RemediationAction in the namespace; the
+   * operator judges the rest (reversible, unchanged since, approval.revert) and
+   * the answer maps its block reasons (results.ts).
+   */
+  async function revertAction(ctx: Ctx): Promise<Answer> {
+    const route = "/v1/actions/{name}/revert";
+    const name = validate(dnsSubdomain, ctx.params.name, "name");
+    if (!name.ok) throw invalid(name.issues);
+    const v = validate(revertRequest, ctx.body);
+    if (!v.ok) throw invalid(v.issues);
+    const ns = v.value.namespace ?? config.defaultNamespace;
+    await ctx.authorize({ verb: "create", group: "smartops.io", resource: "remediationactions", namespace: ns });
+    let original: RemediationAction;
+    try {
+      original = await backend.getAction(ns, name.value);
+    } catch (err) {
+      if (isNotFound(err)) throw new HttpError(404, "NotFound", `no RemediationAction ${ns}/${name.value} to revert`, { field: "name" });
+      throw err;
+    }
+    const mapped = revertIntent(v.value, name.value, original.spec.target.name, config.defaultNamespace);
+    if (!mapped.ok) throw invalid(mapped.issues);
+    annotateActiveSpan({ [ATTR.actionType]: "revert", [ATTR.targetNamespace]: ns, [ATTR.dryRun]: mapped.intent.dryRun });
+    return createAndAnswer(ctx, route, mapped.intent, original.spec.target.name);
+  }
+
+  async function createAndAnswer(ctx: Ctx, route: ActionPath, intent: ActionIntent, target: string): Promise<Answer> {
+    const match = { name: target };
     annotateActiveSpan({ [ATTR.targetName]: match.name });
     const created = await backend.createAction(actionObject(intent, match.name, { ...ctx.meta, namespace: intent.namespace }));
     const name = created.metadata.name;
@@ -246,6 +280,7 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
     "/v1/k8s/restart": (ctx) => parsed(ctx, restartRequest, (r) => submitAction(ctx, "/v1/k8s/restart", restartIntent(r, config.defaultNamespace))),
     "/v1/k8s/patch": (ctx) => parsed(ctx, patchRequest, (r) => submitAction(ctx, "/v1/k8s/patch", patchIntent(r, config.defaultNamespace))),
     "/v1/actions/execute": (ctx) => parsed(ctx, executeRequest, (r) => submitAction(ctx, "/v1/actions/execute", executeIntent(r, config.defaultNamespace))),
+    "/v1/actions/{name}/revert": revertAction,
     "/v1/verify/deployment": verifyDeployment,
   };
 
@@ -301,6 +336,7 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
       const closedPromise = new Promise<void>((r) => res.once("close", () => { closed = true; r(); }));
       const ctx: Ctx = {
         body,
+        params: routeParams(path),
         meta: { traceparent, requestedBy: who },
         aborted: () => closed,
         closed: closedPromise,

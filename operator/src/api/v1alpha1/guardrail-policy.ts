@@ -135,10 +135,11 @@ export const guardrailPolicySpec = z
         restart: approvalTier.default("None").describe("Whether restarts wait for a human (by default a single restart needs none: it is reversible)."),
         patch: approvalTier.default("None").describe("Whether patches wait for a human."),
         deletePod: approvalTier.default("None").describe("Whether evictions wait for a human."),
+        revert: approvalTier.default("None").describe("Whether reverts (undoing an earlier action, type revert) wait for a human. Its own tier, not the undone action's: an undo restores values the target already had, so by default it needs none."),
         timeoutSeconds: z.int32().min(10).max(604800).default(1800).describe("How long an action waits for approval before it ends Expired."),
       })
       .strict()
-      .default({ scale: "None", restart: "None", patch: "None", deletePod: "None", timeoutSeconds: 1800 })
+      .default({ scale: "None", restart: "None", patch: "None", deletePod: "None", revert: "None", timeoutSeconds: 1800 })
       .describe("Human-approval tiers per action type."),
     signals: z
       .object({
@@ -173,7 +174,7 @@ export const guardrailPolicySpec = z
       .array(actionType)
       .max(4)
       .optional()
-      .describe("Action types allowed on covered targets. Empty: all."),
+      .describe("Action types allowed on covered targets. Empty: all. A revert is allowed wherever the type of the action it undoes is allowed (revert is not listed here); approval.revert and paused govern reverts."),
   })
   .strict()
   .describe("Limits for automation on the covered Deployments.");

@@ -38,6 +38,18 @@ export const BlockReason = {
   InvalidPatch: "InvalidPatch",
   NoUnhealthyPods: "NoUnhealthyPods",
   PodNotOwnedByTarget: "PodNotOwnedByTarget",
+  /** A revert of an action that cannot be undone: a restart, a delete-pod, a dry run, a revert, or one whose pre-state is missing or not reversible. */
+  NotReversible: "NotReversible",
+  /** A revert whose spec.revertOf names no action in its namespace. */
+  RevertTargetMissing: "RevertTargetMissing",
+  /** A revert whose target differs from the target of the action it undoes. */
+  RevertTargetMismatch: "RevertTargetMismatch",
+  /** A revert of an action that has not changed the Deployment (not executed, or its mutation failed). */
+  NotExecuted: "NotExecuted",
+  /** A revert of an action that another revert already undid (or is undoing). */
+  AlreadyReverted: "AlreadyReverted",
+  /** A revert finds a field no longer holding the value the action set: someone changed it since; nothing is undone. */
+  TargetChangedSinceAction: "TargetChangedSinceAction",
 } as const;
 export type BlockReasonName = (typeof BlockReason)[keyof typeof BlockReason];
 

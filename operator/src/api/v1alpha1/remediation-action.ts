@@ -5,9 +5,14 @@
 import { z } from "zod";
 import { conditions, dnsLabel, dnsSubdomain, observedGeneration, timestamp, withCel } from "./meta.ts";
 
+/** The types that change a Deployment forward: what policies allow, rules produce and the shim's execute accepts. */
 export const ACTION_TYPES = ["scale", "restart", "patch", "delete-pod"] as const;
 export const actionType = z.enum(ACTION_TYPES);
 export type ActionType = z.infer<typeof actionType>;
+/** Every type a RemediationAction may have: the forward types and `revert`, the undo of an earlier action (spec.revertOf). */
+export const SPEC_ACTION_TYPES = [...ACTION_TYPES, "revert"] as const;
+export const specActionType = z.enum(SPEC_ACTION_TYPES);
+export type SpecActionType = z.infer<typeof specActionType>;
 
 export const ACTION_SOURCES = ["closed-loop", "manual", "policy-engine", "ai-agent"] as const;
 
@@ -97,7 +102,7 @@ export type ScaleSpec = z.infer<typeof scaleSpec>;
 
 const MUTABLE_SPEC_FIELDS = new Set(["approval"]);
 const IMMUTABLE_SPEC_FIELDS = [
-  "type", "target", "scale", "patch", "deletePod", "dryRun", "verify",
+  "type", "target", "scale", "patch", "deletePod", "revertOf", "dryRun", "verify",
   "verifyTimeoutSeconds", "reason", "source", "signalRef",
 ] as const;
 
@@ -110,7 +115,7 @@ function immutableExceptApproval(): string {
 
 const specObject = z
   .object({
-    type: actionType.describe("What to do: scale, restart (rollout restart), patch or delete-pod (eviction)."),
+    type: specActionType.describe("What to do: scale, restart (rollout restart), patch, delete-pod (eviction), or revert (undo the action named in revertOf)."),
     target: target.describe("The workload to act on."),
     scale: scaleSpec.optional(),
     patch: patchSpec.optional(),
@@ -129,6 +134,9 @@ const specObject = z
       .strict()
       .optional()
       .describe("Parameters of a delete-pod action."),
+    revertOf: dnsSubdomain
+      .optional()
+      .describe("For type revert: the name of the action (in this namespace, on the same target) to undo. The revert restores exactly the fields that action changed, from its status.preState, and only while they still hold the values it set. Required with type revert, forbidden otherwise."),
     dryRun: z.boolean().default(false).describe("Evaluate guardrails and run the mutation as a server-side dry run only."),
     verify: z.boolean().default(true).describe("Wait for the rollout to complete and record the verification."),
     verifyTimeoutSeconds: z.int32().min(1).max(3600).default(60).describe("How long one verification attempt may take."),
@@ -155,13 +163,17 @@ export const remediationActionSpec = withCel(
     .refine((s) => s.type !== "patch" || s.patch !== undefined, { message: "type patch requires patch", path: ["patch"] })
     .refine((s) => s.type === "scale" || s.scale === undefined, { message: "scale is only allowed with type scale", path: ["scale"] })
     .refine((s) => s.type === "patch" || s.patch === undefined, { message: "patch is only allowed with type patch", path: ["patch"] })
-    .refine((s) => s.type === "delete-pod" || s.deletePod === undefined, { message: "deletePod is only allowed with type delete-pod", path: ["deletePod"] }),
+    .refine((s) => s.type === "delete-pod" || s.deletePod === undefined, { message: "deletePod is only allowed with type delete-pod", path: ["deletePod"] })
+    .refine((s) => s.type !== "revert" || s.revertOf !== undefined, { message: "type revert requires revertOf", path: ["revertOf"] })
+    .refine((s) => s.type === "revert" || s.revertOf === undefined, { message: "revertOf is only allowed with type revert", path: ["revertOf"] }),
   [
     { rule: "self.type != 'scale' || has(self.scale)", message: "type scale requires scale.replicas or scale.by", fieldPath: ".scale", reason: "FieldValueRequired" },
     { rule: "self.type != 'patch' || has(self.patch)", message: "type patch requires patch", fieldPath: ".patch", reason: "FieldValueRequired" },
     { rule: "self.type == 'scale' || !has(self.scale)", message: "scale is only allowed with type scale", fieldPath: ".scale", reason: "FieldValueForbidden" },
     { rule: "self.type == 'patch' || !has(self.patch)", message: "patch is only allowed with type patch", fieldPath: ".patch", reason: "FieldValueForbidden" },
     { rule: "self.type == 'delete-pod' || !has(self.deletePod)", message: "deletePod is only allowed with type delete-pod", fieldPath: ".deletePod", reason: "FieldValueForbidden" },
+    { rule: "self.type != 'revert' || has(self.revertOf)", message: "type revert requires revertOf", fieldPath: ".revertOf", reason: "FieldValueRequired" },
+    { rule: "self.type == 'revert' || !has(self.revertOf)", message: "revertOf is only allowed with type revert", fieldPath: ".revertOf", reason: "FieldValueForbidden" },
     { rule: immutableExceptApproval(), message: "spec is immutable except for approval: create a new action instead" },
     // Approval is written once: removing it (and adding it back) would erase a
     // Rejected from the audit trail or flip it to Approved. The field's own rule
@@ -176,6 +188,9 @@ export type TerminalPhase = (typeof TERMINAL_ACTION_PHASES)[number];
 export const ACTION_PHASES = ["Pending", "PendingApproval", "Executing", "Verifying", ...TERMINAL_ACTION_PHASES] as const;
 export type ActionPhase = (typeof ACTION_PHASES)[number];
 export const TERMINAL_PHASES: ReadonlySet<string> = new Set<string>(TERMINAL_ACTION_PHASES);
+
+/** Longest revert patch an intent records: the tests and restores of a pre-state at its largest, plus JSON overhead. */
+export const REVERT_PATCH_MAX_LENGTH = 262144;
 
 /** Most fields a pre-state records; an action changing more is recorded as not reversible. */
 export const PRE_STATE_MAX_FIELDS = 64;
@@ -226,6 +241,11 @@ export const remediationActionStatus = z
         changedPaths: z.array(z.string().max(512)).max(64).optional().describe("Fields a patch changes, from the API server's dry run of it on the Deployment as it was; the safelist judged these."),
         restartedAt: timestamp.optional().describe("Timestamp a restart writes into kubectl.kubernetes.io/restartedAt."),
         podName: dnsSubdomain.optional().describe("Pod a delete-pod evicts."),
+        revertPatch: z
+          .string()
+          .max(REVERT_PATCH_MAX_LENGTH)
+          .optional()
+          .describe("For a revert: the RFC 6902 JSON patch it sends, as JSON text, recorded before it is sent: a test of the reading's resourceVersion and of every value the original action set, the restores, and the crash-safety stamp, all in one request."),
         podUID: z.string().max(64).optional().describe("UID precondition of the eviction."),
         recordedAt: timestamp.optional().describe("When the intent was recorded, before acting."),
       })
@@ -263,6 +283,7 @@ export const remediationActionStatus = z
       .strict()
       .optional()
       .describe("Rollout verification of the target after the action."),
+    revertedBy: dnsSubdomain.optional().describe("The revert action that undid this action, once that revert succeeded (its spec.revertOf names this action)."),
     guardrailPolicies: z.array(dnsSubdomain).max(16).optional().describe("Names of the GuardrailPolicies that applied."),
     startedAt: timestamp.optional().describe("When execution started."),
     completedAt: timestamp.optional().describe("When the action reached a terminal phase."),

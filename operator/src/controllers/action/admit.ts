@@ -13,6 +13,7 @@ import { type ActionContext, history, targetPods } from "./context.ts";
 import { describeIntent } from "./describe.ts";
 import { dryRun } from "./dry-run.ts";
 import { type PatchEffect, patchEffect } from "./patch-effect.ts";
+import { admitRevert } from "./revert.ts";
 import { condition, type Transition } from "./transition.ts";
 
 /** A judgement again after a guarded write was refused: the fresh reading it read, and why. */
@@ -23,6 +24,7 @@ export interface Rejudge {
 
 export async function admit(ctx: ActionContext, again?: Rejudge): Promise<Transition> {
   const { action: a, now, deps } = ctx;
+  if (a.spec.type === "revert") return admitRevert(ctx, again);
   const ns = a.metadata.namespace;
   // A scale's target and a patch's effect depend on the Deployment as it is, so
   // both are read from the API server: the informer's copy may lag behind.

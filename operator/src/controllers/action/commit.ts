@@ -13,6 +13,7 @@ import {
 } from "../../telemetry/metrics.ts";
 import { ATTR, inSpan } from "../../telemetry/tracing.ts";
 import type { ActionContext } from "./context.ts";
+import { linkRevert } from "./link.ts";
 import { actionAttributes, createdAt, outcomeAttributes, ref, verb } from "./describe.ts";
 import type { Measurement, StatusUpdate, Transition } from "./transition.ts";
 
@@ -58,6 +59,8 @@ export async function commit(ctx: ActionContext, t: Transition): Promise<Remedia
     const stored = await write(ctx, nextStatus(a, t.update, ctx.now));
     tell(ctx, t.events, t.measure);
     finished(ctx, stored);
+    // A revert that succeeded is named on the action it undid, after its own terminal write.
+    await linkRevert(ctx.deps, stored);
     span.setAttributes(outcomeAttributes(stored));
     return stored;
   });

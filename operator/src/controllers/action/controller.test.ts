@@ -9,9 +9,10 @@ import { DEPLOYMENTS, GUARDRAIL_POLICIES, PODS, REMEDIATION_ACTIONS, REPLICASETS
 import { apiError, FakeKubeApi } from "../../k8s/testing/fake-api.ts";
 import { silentLogger } from "../../telemetry/logger.ts";
 import {
-  action, approvalFor, approvalTimeout, available, cacheOfApi, crashLooping, createdAt, deployment, dryRun, maxReplicas, maxStep, NAMESPACE, type Opt,
+  action, allowedActions, approvalFor, approvalTimeout, available, cacheOfApi, crashLooping, createdAt, deployment, dryRun, executedAt, managedBy, maxReplicas, maxStep,
+  minReplicas, NAMESPACE, type Opt, rateLimits, rfc3339, withRevertOf,
   paused, pod, policy, progressDeadlineExceeded, progressing, replicaSet, stampedBy, T0, withApproval, withDeletePod, withIntent, withPatch,
-  withPhase, withReplicas, withScale, withStatus, withType, withVerify, withVerifyTimeout,
+  withPhase, withReplicas, withScale, withStatus, withTarget, withType, withVerify, withVerifyTimeout,
 } from "../testing/builders.ts";
 import { ActionController, MAX_ACTION_ERRORS } from "./controller.ts";
 import { VERIFY_RETRY_BASE_MS } from "./verify.ts";
@@ -20,6 +21,8 @@ const START = T0 + 10_000;
 
 interface Setup {
   action: RemediationAction;
+  /** Other actions of the target (already stored), e.g. the action a revert undoes. */
+  others?: RemediationAction[];
   deployment?: V1Deployment | null;
   pods?: (d: V1Deployment) => V1Pod[];
   policies?: Opt<ReturnType<typeof policy>>[][];
@@ -36,6 +39,7 @@ function harness(s: Setup) {
     for (const p of s.pods?.(d) ?? []) api.seed(PODS, { ...p, metadata: { ...p.metadata, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: rs.metadata!.name!, uid: rs.metadata!.uid!, controller: true }] } });
   }
   (s.policies ?? []).forEach((opts, i) => api.seed(GUARDRAIL_POLICIES, policy(`p${i}`, ...opts)));
+  for (const o of s.others ?? []) api.seed(REMEDIATION_ACTIONS, o);
   api.seed(REMEDIATION_ACTIONS, s.action);
   const events: string[] = [];
   const recorder: EventRecorder = { record: (r, type, reason) => events.push(`${type} ${reason} ${r.kind}`) };
@@ -52,14 +56,16 @@ function harness(s: Setup) {
     now: () => now,
   });
   const stored = () => api.stored<RemediationAction>(REMEDIATION_ACTIONS, NAMESPACE, s.action.metadata.name)!;
+  const other = (name: string) => api.stored<RemediationAction>(REMEDIATION_ACTIONS, NAMESPACE, name)!;
   return {
-    api, events, stored,
+    api, events, stored, other,
     advance: (ms: number) => void (now += ms),
     /** One reconcile of the target, then the informer delivers what was written (clearing the overlay). */
     async reconcile() {
       api.reset();
       const result = await ctl.reconcile(`${NAMESPACE}/web`);
       ctl.observe(stored());
+      for (const o of s.others ?? []) ctl.observe(other(o.metadata.name));
       return result;
     },
     writes: () => api.writes().filter((c) => !c.error).map((c) => `${c.verb} ${c.resource}${c.subresource ? `/${c.subresource}` : ""}`),
@@ -394,6 +400,230 @@ describe("one poison action", () => {
     h.api.failNext({ verb: "get", resource: DEPLOYMENTS }, apiError(400, "BadRequest", "cannot read"));
     await expect(h.reconcile()).rejects.toMatchObject({ status: 400 });
     expect(h.stored().status).toMatchObject({ phase: "Failed", reason: "ProcessingFailed" });
+  });
+});
+
+describe("revert: undo of one earlier action", () => {
+  const SCALED = { reversible: true, replicas: 2, fields: [{ path: "/spec/replicas", before: "2", after: "3" }] };
+  const ACTED = START - 10_000;
+  const STAMP = `/metadata/annotations/${ANNOTATIONS.lastAction.replace(/\//g, "~1")}`;
+  /** A scale 2 → 3 that executed 10 s ago (inside the default 300 s scale cooldown) and succeeded. */
+  const original = (...opts: Opt<RemediationAction>[]) => action("orig", withPhase("Succeeded", "RolloutComplete"),
+    withIntent({ fromReplicas: 2, replicas: 3, recordedAt: rfc3339(ACTED) }), withStatus({ preState: SCALED }), executedAt(ACTED), ...opts);
+  /** The Deployment as the original left it: 3 replicas, stamped by it. */
+  const scaled = (...opts: Opt<V1Deployment>[]) => deployment("web", withReplicas(3), stampedBy("orig-uid"), ...opts);
+  const undo = (...opts: Opt<RemediationAction>[]) => action("undo", withRevertOf("orig"), ...opts);
+  const notExecuted = withStatus({ conditions: [] });
+
+  const blocks: Array<{ name: string; setup: Setup; reason: string; message: RegExp }> = [
+    { name: "of a restart", setup: { action: undo(), others: [original(withType("restart"))], deployment: scaled() }, reason: "NotReversible", message: /orig is a restart: a restart re-triggers a rollout/ },
+    { name: "of a delete-pod", setup: { action: undo(), others: [original(withDeletePod())], deployment: scaled() }, reason: "NotReversible", message: /evicted pod is replaced/ },
+    { name: "of a dry run", setup: { action: undo(), others: [original(dryRun())], deployment: scaled() }, reason: "NotReversible", message: /was a dry run: it changed nothing/ },
+    { name: "of an action with no pre-state", setup: { action: undo(), others: [original(withStatus({ preState: undefined }))], deployment: scaled() }, reason: "NotReversible", message: /recorded no pre-state/ },
+    {
+      name: "of an action whose pre-state is not reversible",
+      setup: { action: undo(), others: [original(withStatus({ preState: { reversible: false, reason: "the pre-state is too large to record" } }))], deployment: scaled() },
+      reason: "NotReversible", message: /not reversible: the pre-state is too large/,
+    },
+    { name: "of a revert", setup: { action: undo(), others: [original(withRevertOf("older"))], deployment: scaled() }, reason: "NotReversible", message: /itself a revert/ },
+    { name: "of an action not executed (it was blocked)", setup: { action: undo(), others: [original(withPhase("Blocked", "CooldownActive"), notExecuted)], deployment: scaled() }, reason: "NotExecuted", message: /has not changed the Deployment \(phase Blocked, CooldownActive\)/ },
+    { name: "of an action already reverted", setup: { action: undo(), others: [original(withStatus({ preState: SCALED, revertedBy: "undo-0" }))], deployment: scaled() }, reason: "AlreadyReverted", message: /already reverted by undo-0/ },
+    {
+      name: "of an action another revert undid before a crash lost its link",
+      setup: { action: undo(), others: [original(), action("undo-0", withRevertOf("orig"), withPhase("Succeeded", "RolloutComplete"), executedAt(ACTED))], deployment: scaled() },
+      reason: "AlreadyReverted", message: /already reverted by undo-0/,
+    },
+    { name: "of an action that does not exist", setup: { action: undo(), deployment: scaled() }, reason: "RevertTargetMissing", message: /action team-a\/orig to revert does not exist/ },
+    { name: "of an action on another Deployment", setup: { action: undo(), others: [original(withTarget("api"))], deployment: scaled() }, reason: "RevertTargetMismatch", message: /acted on Deployment team-a\/api, not on team-a\/web/ },
+    { name: "while automation is paused", setup: { action: undo(), others: [original()], deployment: scaled(), policies: [[paused()]] }, reason: "PolicyPaused", message: /paused/ },
+    {
+      name: "below minReplicas (the caps judge the count it restores)",
+      setup: { action: undo(), others: [original()], deployment: scaled(), policies: [[minReplicas(3)]] },
+      reason: "MinReplicasViolated", message: /revert of spec.replicas to 2 is below minReplicas 3/,
+    },
+    {
+      name: "where the undone type is not allowed",
+      setup: { action: undo(), others: [original()], deployment: scaled(), policies: [[allowedActions("restart")]] },
+      reason: "ActionTypeNotAllowed", message: /a revert of scale/,
+    },
+    {
+      name: "over the hourly limit, counted among reverts",
+      setup: {
+        action: undo(), deployment: scaled(), policies: [[rateLimits({ maxActionsPerHour: 1 })]],
+        others: [original(), action("undo-0", withRevertOf("orig-0"), withPhase("Succeeded", "RolloutComplete"), withIntent({ recordedAt: rfc3339(START - 60_000) }), executedAt(START - 60_000))],
+      },
+      reason: "HourlyActionLimitReached", message: /1 revert action\(s\) in the last hour/,
+    },
+    {
+      name: "when another field manager changed the field since: names the field and the manager",
+      setup: {
+        action: undo(), others: [original()],
+        deployment: scaled(withReplicas(5), managedBy(
+          { manager: "smartops-operator", fields: { "f:metadata": { "f:annotations": { "f:smartops.io/last-action": {} } } } },
+          { manager: "hpa-tuner", operation: "Apply", fields: { "f:spec": { "f:replicas": {} } } },
+        )),
+      },
+      reason: "TargetChangedSinceAction", message: /\/spec\/replicas changed since action orig: \/spec\/replicas holds 5, not 3 as the action set it; last changed by field manager "hpa-tuner" \(Apply\)/,
+    },
+  ];
+  it.each(blocks)("is Blocked at once $name", async ({ setup, reason, message }) => {
+    const h = harness(setup);
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase: "Blocked", reason });
+    expect(h.stored().status?.message).toMatch(message);
+    expect(h.writes().filter((w) => w.startsWith("patch deployments"))).toEqual([]);
+    expect(h.api.stored<V1Deployment>(DEPLOYMENTS, NAMESPACE, "web")!.spec!.replicas).toBe(setup.deployment!.spec!.replicas);
+  });
+
+  it("restores the fields with one guarded JSON patch carrying the stamp, recorded in the intent first", async () => {
+    const h = harness({ action: undo(), others: [original()], deployment: scaled() });
+    await h.reconcile();
+    expect(h.writes()).toEqual([STATUS, PATCH, STATUS]);
+    const [intentWrite, patch] = h.api.writes();
+    const ops = [
+      { op: "test", path: "/metadata/resourceVersion", value: "1" },
+      { op: "test", path: "/spec/replicas", value: 3 },
+      { op: "replace", path: "/spec/replicas", value: 2 },
+      { op: "add", path: STAMP, value: "undo-uid" },
+    ];
+    const intent = (intentWrite!.body as RemediationAction).status?.intent;
+    expect(intent).toMatchObject({ fromReplicas: 3, replicas: 2, resourceVersion: "1" });
+    expect(JSON.parse(intent!.revertPatch!)).toEqual(ops);
+    expect(patch).toMatchObject({ patchType: "json", body: ops });
+    const d = h.api.stored<V1Deployment>(DEPLOYMENTS, NAMESPACE, "web")!;
+    expect(d.spec!.replicas).toBe(2);
+    expect(d.metadata!.annotations![ANNOTATIONS.lastAction]).toBe("undo-uid");
+    expect(h.stored().status).toMatchObject({ phase: "Verifying", preState: { reversible: false } });
+  });
+
+  it.each([
+    {
+      name: "the undo of a patch removes the template annotations it added (the map was absent before)",
+      pre: { reversible: true, fields: [{ path: "/spec/template/metadata/annotations", absent: true, after: '{"example.com/patched":"true"}' }] },
+      phase: "Verifying", check: (d: V1Deployment) => expect(d.spec!.template.metadata!.annotations).toBeUndefined(),
+    },
+    {
+      name: "a (forged) pre-state that would write a denied field through the undo of a patch is refused by today's safelist",
+      pre: { reversible: true, fields: [{ path: "/spec/template/spec/containers/0/image", before: '"evil.example/miner:1"', after: '"registry.example/app:1.0"' }] },
+      phase: "Blocked", reason: "PatchPathForbidden", check: (d: V1Deployment) => expect(d.spec!.template.spec!.containers[0]!.image).toBe("registry.example/app:1.0"),
+    },
+  ])("$name", async ({ pre, phase, reason, check }) => {
+    const patched = deployment("web", withReplicas(2), stampedBy("orig-uid"), progressing(), (d) => void (d.spec!.template.metadata!.annotations = { "example.com/patched": "true" }));
+    const h = harness({ action: undo(), others: [original(withType("patch"), withStatus({ preState: pre }))], deployment: patched });
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase, ...(reason ? { reason } : {}) });
+    check(h.api.stored<V1Deployment>(DEPLOYMENTS, NAMESPACE, "web")!);
+  });
+
+  it("is exempt from the cooldown of the action it undoes (a new scale now is not)", async () => {
+    const h = harness({ action: undo(), others: [original()], deployment: scaled() });
+    await h.reconcile();
+    expect(h.stored().status?.phase).toBe("Verifying");
+    const again = harness({ action: action("again"), others: [original()], deployment: scaled() });
+    await again.reconcile();
+    expect(again.stored().status).toMatchObject({ phase: "Blocked", reason: "CooldownActive" });
+  });
+
+  it.each([
+    { name: "approval.revert Required: waits for a human", policies: [[approvalFor("revert")]], opts: [], phase: "PendingApproval" },
+    { name: "approval.revert Required and approved: goes on", policies: [[approvalFor("revert")]], opts: [withApproval("Approved", "alice")], phase: "Verifying" },
+    { name: "approval.revert Required and rejected: Rejected", policies: [[approvalFor("revert")]], opts: [withApproval("Rejected", "alice")], phase: "Rejected" },
+    { name: "only the undone type's tier Required: its own tier (None) decides", policies: [[approvalFor("scale")]], opts: [], phase: "Verifying" },
+  ])("$name", async ({ policies, opts, phase }) => {
+    const h = harness({ action: undo(...opts), others: [original()], deployment: scaled(), policies });
+    await h.reconcile();
+    expect(h.stored().status?.phase).toBe(phase);
+  });
+
+  it("a dry run sends the undo as a dry run and changes nothing", async () => {
+    const h = harness({ action: undo(dryRun()), others: [original()], deployment: scaled() });
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase: "Succeeded", reason: "DryRunSucceeded", dryRunResult: { summary: expect.stringMatching(/would revert orig/) } });
+    expect(h.writes()).toEqual([STATUS]);
+    expect(h.api.stored<V1Deployment>(DEPLOYMENTS, NAMESPACE, "web")!.spec!.replicas).toBe(3);
+    expect(h.other("orig").status?.revertedBy).toBeUndefined();
+  });
+
+  it("links both ways when it succeeds: the original's status names the revert", async () => {
+    const h = harness({ action: undo(withVerify(false)), others: [original()], deployment: scaled() });
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase: "Succeeded", reason: "Executed" });
+    expect(h.writes()).toEqual([STATUS, PATCH, STATUS, STATUS]);
+    expect(h.other("orig").status).toMatchObject({ phase: "Succeeded", revertedBy: "undo" });
+    expect(h.stored().spec.revertOf).toBe("orig");
+    // Converged: nothing more to write.
+    await h.reconcile();
+    expect(h.writes()).toEqual([]);
+  });
+
+  it("a link lost to a crash after the revert's terminal write is written by the next reconcile of the target", async () => {
+    const h = harness({ action: undo(withPhase("Succeeded", "RolloutComplete"), executedAt(ACTED)), others: [original()], deployment: deployment("web", withReplicas(2), stampedBy("undo-uid")) });
+    await h.reconcile();
+    expect(h.writes()).toEqual([STATUS]);
+    expect(h.other("orig").status?.revertedBy).toBe("undo");
+  });
+
+  it.each([
+    { status: 422, reason: "Invalid", thrown: false },
+    { status: 503, reason: "ServiceUnavailable", thrown: true },
+  ])("a link refused ($status) never fails the revert nor holds up the target; it is written by a later reconcile", async ({ status, reason, thrown }) => {
+    const h = harness({ action: undo(withPhase("Succeeded", "RolloutComplete"), executedAt(ACTED)), others: [original()], deployment: deployment("web", withReplicas(2), stampedBy("undo-uid")) });
+    h.api.failNext({ verb: "replace", resource: REMEDIATION_ACTIONS, name: "orig" }, apiError(status, reason, "refused"));
+    if (thrown) await expect(h.reconcile()).rejects.toMatchObject({ status });
+    else await h.reconcile();
+    expect(h.other("orig").status?.revertedBy).toBeUndefined();
+    expect(h.stored().status?.phase).toBe("Succeeded");
+    await h.reconcile();
+    expect(h.other("orig").status?.revertedBy).toBe("undo");
+  });
+
+  // Executing: the intent (the patch) is recorded; a crash before or after the patch.
+  const recordedOps = [
+    { op: "test", path: "/metadata/resourceVersion", value: "1" },
+    { op: "test", path: "/spec/replicas", value: 3 },
+    { op: "replace", path: "/spec/replicas", value: 2 },
+    { op: "add", path: STAMP, value: "undo-uid" },
+  ];
+  const executing = (...opts: Opt<RemediationAction>[]) => undo(withPhase("Executing", "IntentRecorded"),
+    withIntent({ revertPatch: JSON.stringify(recordedOps), fromReplicas: 3, replicas: 2, resourceVersion: "1" }), withStatus({ startedAt: new Date(START).toISOString() }), ...opts);
+
+  it.each([
+    { name: "not yet applied: the recorded patch, once", d: scaled(progressing()), writes: [PATCH, STATUS], message: /reverted orig/ },
+    { name: "applied before a crash (stamped by the revert): not applied twice", d: deployment("web", withReplicas(2), stampedBy("undo-uid"), progressing()), writes: [STATUS], message: /already applied/ },
+  ])("crash replay in Executing, $name", async ({ d, writes, message }) => {
+    const h = harness({ action: executing(), others: [original()], deployment: d });
+    await h.reconcile();
+    expect(h.writes()).toEqual(writes);
+    expect(h.stored().status?.phase).toBe("Verifying");
+    expect(h.stored().status?.message).toMatch(message);
+    expect(h.api.stored<V1Deployment>(DEPLOYMENTS, NAMESPACE, "web")!.spec!.replicas).toBe(2);
+  });
+
+  it("a reading that moved (the patch's resourceVersion test fails, 422) is judged again and the undo computed again", async () => {
+    const h = harness({ action: executing(), others: [original()], deployment: scaled(progressing()) });
+    h.api.mutate<V1Deployment>(DEPLOYMENTS, NAMESPACE, "web", (d) => void (d.status!.observedGeneration = 2));
+    await h.reconcile();
+    expect(h.writes()).toEqual([STATUS, PATCH, STATUS]);
+    const fresh = h.stored().status?.intent?.resourceVersion;
+    expect(fresh).not.toBe("1");
+    expect(JSON.parse(h.stored().status!.intent!.revertPatch!)[0]).toEqual({ op: "test", path: "/metadata/resourceVersion", value: fresh });
+    expect(h.api.stored<V1Deployment>(DEPLOYMENTS, NAMESPACE, "web")!.spec!.replicas).toBe(2);
+  });
+
+  it("a field changed after the intent (422) ends TargetChangedSinceAction, nothing undone", async () => {
+    const h = harness({ action: executing(), others: [original()], deployment: scaled() });
+    h.api.mutate<V1Deployment>(DEPLOYMENTS, NAMESPACE, "web", (d) => void (d.spec!.replicas = 5));
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase: "Blocked", reason: "TargetChangedSinceAction" });
+    expect(h.stored().status?.message).toMatch(/judged again/);
+    expect(h.api.stored<V1Deployment>(DEPLOYMENTS, NAMESPACE, "web")!.spec!.replicas).toBe(5);
+  });
+
+  it("a 422 on a Deployment that did not move is not a guard: Failed, not judged again forever", async () => {
+    const h = harness({ action: executing(), others: [original()], deployment: scaled() });
+    h.api.failNext({ verb: "patch", resource: DEPLOYMENTS }, apiError(422, "Invalid", "refused"));
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase: "Failed", reason: "ExecutionFailed" });
   });
 });
 

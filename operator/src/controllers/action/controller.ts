@@ -21,6 +21,7 @@ import { commit } from "./commit.ts";
 import { type ActionContext, type ActionDeps, actionsOfTarget, contextFor } from "./context.ts";
 import { actionAttributes, outcomeAttributes } from "./describe.ts";
 import { execute } from "./execute.ts";
+import { linkRevert, needsLink } from "./link.ts";
 import type { Transition } from "./transition.ts";
 import { verify } from "./verify.ts";
 
@@ -74,6 +75,8 @@ export class ActionController {
     const open = actionsOfTarget(this.d, namespace, target)
       .filter((a) => !TERMINAL_PHASES.has(a.status?.phase ?? "Pending") && !this.setAside.has(asideKey(a)))
       .sort((x, y) => Number(isInFlight(y)) - Number(isInFlight(x)) || byAge(x, y));
+    // A revert that succeeded before a crash could write the link on the action it undid.
+    for (const r of actionsOfTarget(this.d, namespace, target)) if (needsLink(this.d, r)) await linkRevert(this.d, r);
     let requeueAfterMs: number | undefined;
     let failure: unknown;
     for (const action of open) {

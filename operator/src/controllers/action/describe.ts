@@ -17,6 +17,8 @@ export function describeIntent(a: RemediationAction, i: Intent): string {
       return `patch ${target}`;
     case "delete-pod":
       return `evict pod ${i.podName} (uid ${i.podUID}) of ${target}`;
+    case "revert":
+      return `revert ${a.spec.revertOf} on ${target}${i.replicas !== undefined ? ` (replicas ${i.fromReplicas} -> ${i.replicas})` : ""}`;
   }
 }
 

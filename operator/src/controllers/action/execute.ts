@@ -29,7 +29,7 @@ export async function execute(ctx: ActionContext): Promise<Transition> {
   failpoint("after-intent");
   const outcome = await runExecutor(ctx, intent, false, d);
   if (outcome.kind === "transition") return outcome.transition;
-  if (outcome.kind === "stale") return rejudge(ctx, intent);
+  if (outcome.kind === "stale") return rejudge(ctx, intent, outcome.error);
   failpoint("after-act");
   const created = createdAt(a);
   const t = executed(ctx, d, `${outcome.result.summary}${a.spec.type === "scale" ? scaleNote(a, intent) : ""}`);
@@ -69,12 +69,23 @@ export function executed(ctx: ActionContext, d: V1Deployment | undefined, summar
  * Otherwise the action is judged again from that reading, through the
  * guardrails, and recorded before the next attempt — never the old number.
  */
-async function rejudge(ctx: ActionContext, intent: Intent): Promise<Transition> {
+async function rejudge(ctx: ActionContext, intent: Intent, error: unknown): Promise<Transition> {
   const a = ctx.action;
   const fresh = await readDeployment(ctx.deps.api, a.metadata.namespace, a.spec.target.name);
   if (fresh && stampOf(fresh) === a.metadata.uid) return executed(ctx, fresh, `${describeIntent(a, intent)} (already applied)`);
+  // A revert refused although the Deployment is still the reading it was computed
+  // from: not a guard that failed, so judging again would send the same request.
+  if (a.spec.type === "revert" && fresh && fresh.metadata?.resourceVersion === intent.resourceVersion) {
+    const message = `the API server refused the revert's patch: ${error instanceof Error ? error.message : String(error)}`;
+    return { kind: "update", update: {
+      phase: "Failed", reason: Reason.ExecutionFailed, message,
+      conditions: [condition(ConditionType.Executed, "False", Reason.ExecutionFailed, message)],
+    } };
+  }
   const replicas = fresh?.spec?.replicas;
-  const note = a.spec.type === "scale"
+  const note = a.spec.type === "revert"
+    ? `judged again: the Deployment changed after the undo was computed${fresh ? "" : " and is gone"}`
+    : a.spec.type === "scale"
     ? `recomputed: the Deployment changed after the target was computed from ${intent.fromReplicas} replica(s)${replicas !== undefined ? ` and has ${replicas} now` : " and is gone"}`
     : `judged again: the Deployment changed after the patch's dry run${fresh ? "" : " and is gone"}`;
   return admit(ctx, { fresh, note });

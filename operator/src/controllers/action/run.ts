@@ -7,6 +7,8 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import { ConditionType, Reason } from "../../api/v1alpha1/reasons.ts";
 import type { Intent } from "../../api/v1alpha1/remediation-action.ts";
 import { isConflict, isRefused, isTooManyRequests, KubeApiError } from "../../k8s/errors.ts";
+
+const isInvalid = (e: unknown) => e instanceof KubeApiError && e.status === 422;
 import { execute, type ExecutionResult } from "../../k8s/executors/index.ts";
 import type { ActionContext } from "./context.ts";
 import { ref, verb } from "./describe.ts";
@@ -18,8 +20,8 @@ export const THROTTLED_RETRY_MS = 5_000;
 export type RunOutcome =
   | { kind: "done"; result: ExecutionResult }
   | { kind: "transition"; transition: Transition }
-  /** The Deployment changed since the intent was computed (409 on the guarded write). */
-  | { kind: "stale" };
+  /** The Deployment changed since the intent was computed (409 on the guarded write; 422 on a revert's failed test). */
+  | { kind: "stale"; error: unknown };
 
 export async function runExecutor(ctx: ActionContext, intent: Intent, dryRun: boolean, d: V1Deployment | undefined): Promise<RunOutcome> {
   const a = ctx.action;
@@ -27,7 +29,9 @@ export async function runExecutor(ctx: ActionContext, intent: Intent, dryRun: bo
   try {
     return { kind: "done", result: await execute(ctx.deps.api, { action: a, intent, dryRun, deployment: d }) };
   } catch (err) {
-    if ((a.spec.type === "scale" || a.spec.type === "patch") && isConflict(err) && intent.resourceVersion) return { kind: "stale" };
+    if ((a.spec.type === "scale" || a.spec.type === "patch" || a.spec.type === "revert") && isConflict(err) && intent.resourceVersion) return { kind: "stale", error: err };
+    // A revert's JSON patch tests the reading's resourceVersion and every value it restores over: 422 when one no longer holds.
+    if (a.spec.type === "revert" && isInvalid(err)) return { kind: "stale", error: err };
     if (isTooManyRequests(err)) {
       const after = (err as KubeApiError).retryAfterSeconds;
       const ms = after === undefined ? THROTTLED_RETRY_MS : after * 1000;

@@ -16,7 +16,7 @@ import type { KubernetesObject, V1Deployment, V1DeploymentCondition, V1Deploymen
 import { guardrailPolicySpec } from "../../api/v1alpha1/guardrail-policy.ts";
 import { ANNOTATIONS, type GuardrailPolicy, LABELS, type RemediationAction } from "../../api/v1alpha1/objects.ts";
 import {
-  type ActionType, type Intent, remediationActionSpec, remediationActionStatus, type RemediationActionStatus,
+  type Intent, remediationActionSpec, type SpecActionType, remediationActionStatus, type RemediationActionStatus,
 } from "../../api/v1alpha1/remediation-action.ts";
 import { validate } from "../../api/v1alpha1/validation.ts";
 import type { PatchKind } from "../../remediation/patch-document.ts";
@@ -88,11 +88,12 @@ export function action(name = "scale-web", ...opts: Opt<RemediationAction>[]): R
 const DEFAULT_PATCH = '{"spec":{"template":{"metadata":{"annotations":{"example.com/patched":"true"}}}}}';
 
 /** Sets the type with default parameters: scale to 3, a merge patch of a template annotation, delete-pod of the unhealthy pods. */
-export const withType = (type: ActionType): Opt<RemediationAction> => (a) => {
+export const withType = (type: SpecActionType): Opt<RemediationAction> => (a) => {
   const s = a.spec as Record<string, unknown>;
   delete s.scale;
   delete s.patch;
   delete s.deletePod;
+  delete s.revertOf;
   a.spec.type = type;
   if (type === "scale") s.scale = { replicas: 3 };
   if (type === "patch") s.patch = { merge: DEFAULT_PATCH };
@@ -119,6 +120,18 @@ export const withDeletePod = (deletePod: { podName?: string; notReadyThresholdSe
   withType("delete-pod")(a);
   (a.spec as Record<string, unknown>).deletePod = { ...deletePod };
 };
+
+/** A revert of the action named `original` (same namespace and target). */
+export const withRevertOf = (original: string): Opt<RemediationAction> => (a) => {
+  withType("revert")(a);
+  a.spec.revertOf = original;
+};
+
+/** The action changed the Deployment: its Executed condition is True. */
+export const executedAt = (ms = T0): Opt<RemediationAction> => round(2, (a) => {
+  const st = status(a);
+  st.conditions = [...(st.conditions ?? []).filter((c) => c.type !== "Executed"), { type: "Executed", status: "True", reason: "Executed", message: "applied", lastTransitionTime: rfc3339(ms) }];
+});
 
 export const dryRun = (on = true): Opt<RemediationAction> => (a) => { a.spec.dryRun = on; };
 export const withVerify = (on: boolean): Opt<RemediationAction> => (a) => { a.spec.verify = on; };
@@ -181,6 +194,14 @@ export function deployment(name = TARGET, ...opts: Opt<V1Deployment>[]): V1Deplo
 }
 
 export const withReplicas = (replicas: number): Opt<V1Deployment> => (d) => { d.spec!.replicas = replicas; };
+
+/** managedFields as the API server records them: one entry per field manager, fieldsV1 the fields it owns. */
+export const managedBy = (...entries: Array<{ manager: string; operation?: "Apply" | "Update"; time?: number; fields: object; subresource?: string }>): Opt<V1Deployment> => (d) => {
+  d.metadata!.managedFields = entries.map((e) => ({
+    manager: e.manager, operation: e.operation ?? "Update", apiVersion: "apps/v1", time: iso(e.time ?? T0), fieldsType: "FieldsV1", fieldsV1: e.fields,
+    ...(e.subresource ? { subresource: e.subresource } : {}),
+  }));
+};
 
 /** The crash-safety stamp: the uid of the last action that mutated the Deployment. */
 export const stampedBy = (actionUid: string): Opt<V1Deployment> => withAnnotations({ [ANNOTATIONS.lastAction]: actionUid });
@@ -332,22 +353,22 @@ const section = (p: GuardrailPolicy, key: string): Record<string, unknown> => {
   const s = p.spec as RawPolicySpec;
   return (s[key] = { ...(s[key] as Record<string, unknown> | undefined) });
 };
-const policyKey = (t: ActionType) => (t === "delete-pod" ? "deletePod" : t);
+const policyKey = (t: SpecActionType) => (t === "delete-pod" ? "deletePod" : t);
 
 /** These action types wait for a human (approval tier Required). */
-export const approvalFor = (...types: (ActionType | readonly ActionType[])[]): Opt<GuardrailPolicy> => (p) => {
+export const approvalFor = (...types: (SpecActionType | readonly SpecActionType[])[]): Opt<GuardrailPolicy> => (p) => {
   for (const t of types.flat()) section(p, "approval")[policyKey(t)] = "Required";
 };
 export const approvalTimeout = (seconds: number): Opt<GuardrailPolicy> => (p) => { section(p, "approval").timeoutSeconds = seconds; };
 export const maxReplicas = (n: number): Opt<GuardrailPolicy> => (p) => { section(p, "replicas").max = n; };
 export const minReplicas = (n: number): Opt<GuardrailPolicy> => (p) => { section(p, "replicas").min = n; };
 export const maxStep = (n: number): Opt<GuardrailPolicy> => (p) => { section(p, "replicas").maxStep = n; };
-export const cooldown = (type: ActionType, seconds: number): Opt<GuardrailPolicy> => (p) => { section(p, "cooldownSeconds")[policyKey(type)] = seconds; };
+export const cooldown = (type: Exclude<SpecActionType, "revert">, seconds: number): Opt<GuardrailPolicy> => (p) => { section(p, "cooldownSeconds")[policyKey(type)] = seconds; };
 export const rateLimits = (limits: { maxActionsPerHour?: number; maxScaleIncreasePer15Minutes?: number }): Opt<GuardrailPolicy> => (p) => {
   Object.assign(section(p, "rateLimits"), limits);
 };
 export const paused = (on = true): Opt<GuardrailPolicy> => (p) => { (p.spec as RawPolicySpec).paused = on; };
-export const allowedActions = (...types: ActionType[]): Opt<GuardrailPolicy> => (p) => { (p.spec as RawPolicySpec).allowedActions = types; };
+export const allowedActions = (...types: Exclude<SpecActionType, "revert">[]): Opt<GuardrailPolicy> => (p) => { (p.spec as RawPolicySpec).allowedActions = types; };
 export const patchPaths = (paths: { allowed?: string[]; denied?: string[] }): Opt<GuardrailPolicy> => (p) => {
   if (paths.allowed) section(p, "patch").allowedPaths = paths.allowed;
   if (paths.denied) section(p, "patch").deniedPaths = paths.denied;

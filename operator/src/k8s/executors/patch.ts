@@ -21,13 +21,17 @@ function withStampAndVersion(patch: Json, uid: string, resourceVersion: string |
   };
 }
 
-/** Setting resourceVersion in the patched object makes the API server refuse (409) a Deployment that moved on. */
-function jsonPatchWithStampAndVersion(ops: unknown[], uid: string, target: V1Deployment | undefined, resourceVersion: string | undefined): unknown[] {
+/** The JSON patch operation that writes the stamp on `target` (which may have no annotations yet). */
+export function jsonStampOp(uid: string, target: V1Deployment | undefined): { op: "add"; path: string; value: unknown } {
   const key = ANNOTATIONS.lastAction.replace(/~/g, "~0").replace(/\//g, "~1");
-  const stamp = target?.metadata?.annotations
+  return target?.metadata?.annotations
     ? { op: "add", path: `/metadata/annotations/${key}`, value: uid }
     : { op: "add", path: "/metadata/annotations", value: { [ANNOTATIONS.lastAction]: uid } };
-  return [...ops, stamp, ...(resourceVersion ? [{ op: "replace", path: "/metadata/resourceVersion", value: resourceVersion }] : [])];
+}
+
+/** Setting resourceVersion in the patched object makes the API server refuse (409) a Deployment that moved on. */
+function jsonPatchWithStampAndVersion(ops: unknown[], uid: string, target: V1Deployment | undefined, resourceVersion: string | undefined): unknown[] {
+  return [...ops, jsonStampOp(uid, target), ...(resourceVersion ? [{ op: "replace", path: "/metadata/resourceVersion", value: resourceVersion }] : [])];
 }
 
 const KIND = { json: "JSON patch", strategic: "strategic merge patch", merge: "merge patch" } as const;

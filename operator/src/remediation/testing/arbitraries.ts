@@ -37,6 +37,7 @@ export function policySpecArb(opts: { pausedPercent?: number } = {}): fc.Arbitra
       restart: tier,
       patch: tier,
       deletePod: tier,
+      revert: tier,
       timeoutSeconds: fc.integer({ min: 10, max: 604800 }),
     }),
     signals: fc.record({
