@@ -27,7 +27,7 @@ import type { Rejudge } from "./admit.ts";
 import { approvalGate } from "./approval.ts";
 import { type ActionContext, actionsOfTarget, history } from "./context.ts";
 import { describeIntent } from "./describe.ts";
-import { runExecutor } from "./run.ts";
+import { dryRunOutcome } from "./dry-run.ts";
 import { MOVED_RETRY_MS } from "./patch-effect.ts";
 import { condition, type Transition, wait } from "./transition.ts";
 
@@ -143,21 +143,6 @@ async function safelisted(ctx: ActionContext, d: V1Deployment, intent: Intent, p
   return check.ok ? undefined : { reason: check.reason, message: check.message };
 }
 
-async function dryRunRevert(ctx: ActionContext, d: V1Deployment, intent: Intent, guardrailMessage: string, sources: string[]): Promise<Transition> {
-  const outcome = await runExecutor(ctx, intent, true, d);
-  if (outcome.kind === "transition") return outcome.transition;
-  if (outcome.kind === "stale") return wait(MOVED_RETRY_MS);
-  const result = outcome.result;
-  return {
-    kind: "update",
-    update: {
-      phase: "Succeeded", reason: Reason.DryRunSucceeded, message: result.summary,
-      fields: { guardrailPolicies: sources, preState: notReversible(NOT_REVERSIBLE.revert), dryRunResult: { summary: result.summary, fromReplicas: result.fromReplicas, toReplicas: result.toReplicas } },
-      conditions: [
-        condition(ConditionType.GuardrailsPassed, "True", Reason.GuardrailsPassed, guardrailMessage),
-        condition(ConditionType.Executed, "True", Reason.DryRunSucceeded, result.summary),
-        condition(ConditionType.Verified, "Unknown", Reason.VerificationSkipped, "dry run: nothing changed to verify"),
-      ],
-    },
-  };
+function dryRunRevert(ctx: ActionContext, d: V1Deployment, intent: Intent, guardrailMessage: string, sources: string[]): Promise<Transition> {
+  return dryRunOutcome(ctx, d, intent, guardrailMessage, sources, notReversible(NOT_REVERSIBLE.revert));
 }
