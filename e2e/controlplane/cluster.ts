@@ -160,14 +160,26 @@ function allProcesses(state: ClusterState): ProcessState[] {
 /** Stops every process of the cluster (including restarted ones), newest first, then removes the data. */
 export function stopCluster(state: ClusterState, opts: { keepDir?: boolean } = {}): void {
   stopAttached(state);
-  const running = allProcesses(state);
+  // Which pids are the cluster's is decided once, up front: a process that has begun
+  // to exit loses its /proc/<pid>/exe link before it is gone, so asking again would
+  // take an exiting component for someone else's process and stop waiting for it.
+  const ours = allProcesses(state).map((p) => p.pid).filter((pid) => isOurs(state, pid));
+  const kill = (sig: NodeJS.Signals) => {
+    for (const pid of ours) {
+      try {
+        if (isRunning(pid)) process.kill(pid, sig);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
   const waitGone = (ms: number) => {
     const deadline = Date.now() + ms;
-    while (Date.now() < deadline && running.some((p) => isOurs(state, p.pid))) sleepSync(50);
+    while (Date.now() < deadline && ours.some(isRunning)) sleepSync(50);
   };
-  for (const p of running) signalOurs(state, p.pid, "SIGTERM");
+  kill("SIGTERM");
   waitGone(10_000);
-  for (const p of running) signalOurs(state, p.pid, "SIGKILL");
+  kill("SIGKILL");
   // SIGKILL is delivered asynchronously: on a loaded machine a process can still
   // be running for a moment after kill() returned. Return only once it is gone.
   waitGone(5_000);
@@ -193,10 +205,17 @@ export function processesNaming(dir: string): number[] {
 export async function restartComponent(state: ClusterState, c: Component, opts: { hard?: boolean; downMs?: number } = {}): Promise<void> {
   const p = state.processes[c];
   if (!p) throw new Error(`${c} is not part of this cluster`);
-  signalOurs(state, p.pid, opts.hard ? "SIGKILL" : "SIGTERM");
+  // Ours is decided before the signal: an exiting process loses its exe link before it is gone.
+  const ours = isOurs(state, p.pid);
+  if (ours) signalOurs(state, p.pid, opts.hard ? "SIGKILL" : "SIGTERM");
   const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline && isOurs(state, p.pid)) await sleep(100);
-  signalOurs(state, p.pid, "SIGKILL");
+  while (ours && Date.now() < deadline && isRunning(p.pid)) await sleep(100);
+  try {
+    if (ours && isRunning(p.pid)) process.kill(p.pid, "SIGKILL");
+  } catch {
+    /* gone in between */
+  }
+  while (ours && Date.now() < deadline + 5_000 && isRunning(p.pid)) await sleep(50);
   if (opts.downMs) await sleep(opts.downMs);
   state.processes[c] = launch(state, c, p.argv, state.ownerPid === 0);
   saveState(state);
