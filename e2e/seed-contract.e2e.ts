@@ -125,6 +125,30 @@ describe("the seed contract, golden answers from the real shim and operator", ()
     for (const s of [200, 202, 400, 403, 404, 409]) expect(statuses).toContain(s);
   });
 
+  it("POST /v1/actions/{name}/revert undoes an earlier scale, answered with its outcome; a second revert is refused 409, a missing action 404", async () => {
+    await applySmartops(c, only("c-revert", {}));
+    await createDeployment(c, NS, "c-revert", 2);
+    const scaled = await send({ method: "POST", path: "/v1/k8s/scale", body: { deployment: "c-revert", replicas: 3 } });
+    expect(scaled.status, JSON.stringify(scaled.body)).toBe(200);
+    const name = String((scaled.body as { action: string }).action);
+
+    const r = await send({ method: "POST", path: `/v1/actions/${name}/revert`, body: { reason: "the extra replica did not help" } });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const answer = r.body as { success: boolean; action: string; phase: string };
+    expect(answer).toMatchObject({ success: true, phase: expect.stringMatching(/^(Verifying|Succeeded)$/) });
+    const undo = await waitForPhase(c, NS, answer.action, TERMINAL);
+    expect(undo.status?.phase, undo.status?.message).toBe("Succeeded");
+    expect(undo.spec).toMatchObject({ type: "revert", revertOf: name });
+    expect((await c.apps.readNamespacedDeployment({ name: "c-revert", namespace: NS })).spec?.replicas).toBe(2);
+
+    const again = await send({ method: "POST", path: `/v1/actions/${name}/revert`, body: {} });
+    expect(again.status, JSON.stringify(again.body)).toBe(409);
+    expect(again.body).toMatchObject({ reason: "AlreadyReverted", field: "name" });
+    const missing = await send({ method: "POST", path: "/v1/actions/no-such-action/revert", body: {} });
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ field: "name" });
+  });
+
   it("an action still moving when the answer was given (Prefer: respond-async) goes on to its outcome", async () => {
     const r = await send({ method: "POST", path: "/v1/k8s/restart", body: { deployment: "c-other" }, headers: { prefer: "respond-async" } });
     expect(r.status).toBe(202);
