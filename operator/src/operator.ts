@@ -5,7 +5,7 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Server } from "node:http";
 import type { RemediationAction } from "./api/v1alpha1/objects.ts";
-import { TERMINAL_PHASES } from "./api/v1alpha1/remediation-action.ts";
+import { isOpenAction } from "./api/v1alpha1/remediation-action.ts";
 import { ActionController } from "./controllers/action/controller.ts";
 import { PolicyController } from "./controllers/policy-controller.ts";
 import { NotLeaderError } from "./controllers/reconcile.ts";
@@ -137,7 +137,7 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
   const leaderRun = elector ? elector.run(stopAll.signal) : lead(stopAll.signal);
 
   const depthTimer = setInterval(() => {
-    loopQueueDepth.set(inf.actions.list().filter((a) => !TERMINAL_PHASES.has(a.status?.phase ?? "Pending")).length);
+    loopQueueDepth.set(inf.actions.list().filter(isOpenAction).length);
     for (const { resource, inf: i } of all) informerLastEventAge.set({ resource }, i.lastEventAgeMs() / 1000);
   }, 5000);
   depthTimer.unref();

@@ -3,7 +3,7 @@
 // (runtime/manager.ts) feeds the keys into the controller's queue while leading.
 import type { V1Deployment, V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
 import type { GuardrailPolicy, RemediationAction, Signal } from "../api/v1alpha1/objects.ts";
-import { TERMINAL_PHASES } from "../api/v1alpha1/remediation-action.ts";
+import { isOpenAction as isOpen } from "../api/v1alpha1/remediation-action.ts";
 import { controllerOf, owningDeploymentName } from "../remediation/ownership.ts";
 import type { Informer } from "../runtime/informer.ts";
 import { type ControllerSpec, watch } from "../runtime/manager.ts";
@@ -28,8 +28,6 @@ export function declareIndexes(inf: Informers): void {
   inf.replicaSets.addIndex(BY_CONTROLLER, controllerIndex("Deployment"));
   inf.pods.addIndex(BY_CONTROLLER, controllerIndex("ReplicaSet"));
 }
-
-const isOpen = (a: RemediationAction) => !TERMINAL_PHASES.has(a.status?.phase ?? "Pending");
 
 /**
  * Keyed by target. A Deployment, its ReplicaSets and pods matter only to a

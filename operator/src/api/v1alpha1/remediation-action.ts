@@ -188,6 +188,8 @@ export type TerminalPhase = (typeof TERMINAL_ACTION_PHASES)[number];
 export const ACTION_PHASES = ["Pending", "PendingApproval", "Executing", "Verifying", ...TERMINAL_ACTION_PHASES] as const;
 export type ActionPhase = (typeof ACTION_PHASES)[number];
 export const TERMINAL_PHASES: ReadonlySet<string> = new Set<string>(TERMINAL_ACTION_PHASES);
+/** Not yet in a terminal phase (an action without a status is Pending). */
+export const isOpenAction = (a: { status?: { phase?: string } }): boolean => !TERMINAL_PHASES.has(a.status?.phase ?? "Pending");
 
 /** Longest revert patch an intent records: the tests and restores of a pre-state at its largest, plus JSON overhead. */
 export const REVERT_PATCH_MAX_LENGTH = 262144;

@@ -6,13 +6,12 @@ import type { RemediationAction } from "../../api/v1alpha1/objects.ts";
 import { setCondition } from "../../api/v1alpha1/conditions.ts";
 import { ConditionType } from "../../api/v1alpha1/reasons.ts";
 import { type RemediationActionStatus, TERMINAL_PHASES } from "../../api/v1alpha1/remediation-action.ts";
-import { writeStatus } from "../../k8s/smartops.ts";
 import {
   actionLatency, actionsTotal, k8sDesiredReplicas, k8sReadyReplicas, loopActionDuration, loopActionsTotal,
   loopGuardrailBlocksTotal, loopRetriesTotal, verificationDuration,
 } from "../../telemetry/metrics.ts";
 import { ATTR, inSpan } from "../../telemetry/tracing.ts";
-import type { ActionContext } from "./context.ts";
+import { type ActionContext, storeStatus } from "./context.ts";
 import { linkRevert } from "./link.ts";
 import { actionAttributes, createdAt, outcomeAttributes, ref, verb } from "./describe.ts";
 import type { Measurement, StatusUpdate, Transition } from "./transition.ts";
@@ -66,20 +65,7 @@ export async function commit(ctx: ActionContext, t: Transition): Promise<Remedia
   });
 }
 
-async function write(ctx: ActionContext, status: RemediationActionStatus): Promise<RemediationAction> {
-  const { action: a, deps } = ctx;
-  deps.guard();
-  const pending = deps.actions.begin(a.metadata.namespace, a.metadata.name);
-  let stored: RemediationAction;
-  try {
-    stored = await writeStatus(deps.api, a, status);
-  } catch (err) {
-    deps.actions.abandon(pending);
-    throw err;
-  }
-  deps.actions.remember(pending, stored);
-  return stored;
-}
+const write = (ctx: ActionContext, status: RemediationActionStatus) => storeStatus(ctx.deps, ctx.action, status);
 
 function tell(ctx: ActionContext, events: Transition["events"], measure: Measurement[] | undefined): void {
   const a = ctx.action;

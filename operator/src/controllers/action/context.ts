@@ -3,7 +3,9 @@
 // per-object context), so phases take one argument and tests build it from fakes.
 import type { V1Deployment, V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
 import type { GuardrailPolicy, RemediationAction } from "../../api/v1alpha1/objects.ts";
+import type { RemediationActionStatus } from "../../api/v1alpha1/remediation-action.ts";
 import type { KubeApi } from "../../k8s/api.ts";
+import { writeStatus } from "../../k8s/smartops.ts";
 import type { EventRecorder } from "../../k8s/events.ts";
 import type { ActionRecord } from "../../remediation/guardrails.ts";
 import type { Logger } from "../../telemetry/logger.ts";
@@ -35,6 +37,25 @@ export interface ActionContext {
   /** The time of this pass: every timestamp and deadline of one transition uses it. */
   readonly now: number;
   readonly deps: ActionDeps;
+}
+
+/**
+ * The one way an action's status is written: after the leadership check, guarded
+ * by the action's resourceVersion, and laid over the informer's copy until the
+ * informer delivers it.
+ */
+export async function storeStatus(deps: ActionDeps, a: RemediationAction, status: RemediationActionStatus): Promise<RemediationAction> {
+  deps.guard();
+  const pending = deps.actions.begin(a.metadata.namespace, a.metadata.name);
+  let stored: RemediationAction;
+  try {
+    stored = await writeStatus(deps.api, a, status);
+  } catch (err) {
+    deps.actions.abandon(pending);
+    throw err;
+  }
+  deps.actions.remember(pending, stored);
+  return stored;
 }
 
 export function contextFor(deps: ActionDeps, action: RemediationAction): ActionContext {

@@ -10,7 +10,7 @@
 import type { Span } from "@opentelemetry/api";
 import { ANNOTATIONS, type RemediationAction } from "../../api/v1alpha1/objects.ts";
 import { Reason } from "../../api/v1alpha1/reasons.ts";
-import { TERMINAL_PHASES } from "../../api/v1alpha1/remediation-action.ts";
+import { isOpenAction, TERMINAL_PHASES } from "../../api/v1alpha1/remediation-action.ts";
 import { throwpoint } from "../../k8s/failpoints.ts";
 import { contextFromTraceparent, contextFromUid } from "../../telemetry/trace-context.ts";
 import { inSpan } from "../../telemetry/tracing.ts";
@@ -72,11 +72,12 @@ export class ActionController {
     const [namespace, target] = key.split("/") as [string, string];
     // An action already in flight goes first whatever its age: creationTimestamp
     // has one-second resolution, so age alone could let a newer action overtake it.
-    const open = actionsOfTarget(this.d, namespace, target)
-      .filter((a) => !TERMINAL_PHASES.has(a.status?.phase ?? "Pending") && !this.setAside.has(asideKey(a)))
+    const actions = actionsOfTarget(this.d, namespace, target);
+    const open = actions
+      .filter((a) => isOpenAction(a) && !this.setAside.has(asideKey(a)))
       .sort((x, y) => Number(isInFlight(y)) - Number(isInFlight(x)) || byAge(x, y));
     // A revert that succeeded before a crash could write the link on the action it undid.
-    for (const r of actionsOfTarget(this.d, namespace, target)) if (needsLink(this.d, r)) await linkRevert(this.d, r);
+    for (const r of actions) if (needsLink(this.d, r)) await linkRevert(this.d, r);
     let requeueAfterMs: number | undefined;
     let failure: unknown;
     for (const action of open) {

@@ -1,15 +1,13 @@
 // The back link of a revert: once a revert has succeeded, the action it undid
 // records status.revertedBy. A second status write, on another object, after the
 // revert's own terminal write: idempotent (an original already linked to this
-// revert is left alone, one linked to another is never overwritten), retried on
-// a conflict, and repeated from the reconcile of the target until it holds, so a
+// revert is left alone, one linked to another is never overwritten), and
+// repeated from the reconcile of the target until it holds, so a conflict or a
 // crash between the two writes only delays it.
 import type { RemediationAction } from "../../api/v1alpha1/objects.ts";
-import { isConflict, isNotFound } from "../../k8s/errors.ts";
-import { REMEDIATION_ACTIONS } from "../../k8s/resources.ts";
-import { writeStatus } from "../../k8s/smartops.ts";
+import { isNotFound } from "../../k8s/errors.ts";
 import { isTransient } from "../reconcile.ts";
-import type { ActionDeps } from "./context.ts";
+import { type ActionDeps, storeStatus } from "./context.ts";
 
 /** A succeeded revert whose original does not name it yet. */
 export function needsLink(deps: ActionDeps, revert: RemediationAction): boolean {
@@ -35,28 +33,13 @@ export async function linkRevert(deps: ActionDeps, revert: RemediationAction): P
   }
 }
 
+/** One guarded write; a conflict (409) is retried like any, by the target's requeue with the queue's backoff. */
 async function link(deps: ActionDeps, revert: RemediationAction): Promise<void> {
   if (!needsLink(deps, revert)) return;
-  const ns = revert.metadata.namespace;
-  let original = deps.actions.get(ns, revert.spec.revertOf!)!;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    if (original.status?.revertedBy !== undefined) return;
-    deps.guard();
-    const pending = deps.actions.begin(ns, original.metadata.name);
-    try {
-      const stored = await writeStatus(deps.api, original, { ...original.status, revertedBy: revert.metadata.name });
-      deps.actions.remember(pending, stored);
-      return;
-    } catch (err) {
-      deps.actions.abandon(pending);
-      if (isNotFound(err)) return;
-      if (!isConflict(err)) throw err;
-      try {
-        original = await deps.api.get<RemediationAction>(REMEDIATION_ACTIONS, ns, original.metadata.name);
-      } catch (again) {
-        if (isNotFound(again)) return;
-        throw again;
-      }
-    }
+  const original = deps.actions.get(revert.metadata.namespace, revert.spec.revertOf!)!;
+  try {
+    await storeStatus(deps, original, { ...original.status, revertedBy: revert.metadata.name });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
   }
 }
