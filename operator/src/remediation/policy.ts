@@ -1,7 +1,7 @@
 // Which GuardrailPolicies cover a Deployment, and how overlapping ones combine:
 // field by field to the most restrictive value, so adding a policy can only
 // tighten what automation may do, never loosen it.
-import { guardrailPolicySpec, type GuardrailPolicySpec } from "../api/v1alpha1/guardrail-policy.ts";
+import { guardrailPolicySpec, type GuardrailPolicySpec, type LadderStep, type MetricCheck } from "../api/v1alpha1/guardrail-policy.ts";
 import { ACTION_TYPES, type ActionType } from "../api/v1alpha1/remediation-action.ts";
 import { labelSelectorErrors, labelSelectorMatches } from "./labels.ts";
 import { isPathPrefix } from "./patch-paths.ts";
@@ -35,6 +35,17 @@ export interface EffectivePolicy {
   approval: { scale: ApprovalTier; restart: ApprovalTier; patch: ApprovalTier; deletePod: ApprovalTier; revert: ApprovalTier; timeoutSeconds: number };
   /** Thresholds and rules for the signal reconciler (decideForAnomaly / decideForRca). */
   signals: SignalRules;
+  /** Revert when any covering policy says Revert: undoing a failed change restores a state the target had. */
+  onFailure: { scale: "Revert" | "Keep"; patch: "Revert" | "Keep" };
+  /** The longest window: an action is called effective only once every policy's window has passed. */
+  effectiveness: { windowSeconds: number };
+  escalation: {
+    /** Per kind, the shortest ladder (it reaches a human soonest). */
+    ladders: { anomaly: LadderStep[]; rca: LadderStep[] };
+    maxConsecutiveFailures: number;
+    /** Unset when any covering policy leaves it unset: only a human resumes. */
+    blockExpirySeconds?: number;
+  };
   /** Always explicit, in ACTION_TYPES order; unset in every policy means all four. */
   allowedActions: ActionType[];
   /** `namespace/name` of each covering policy, sorted; empty means the built-in defaults. */
@@ -110,9 +121,28 @@ export function effectivePolicy(covering: readonly PolicyObject[]): EffectivePol
       scaleStep: min(pick((s) => s.signals.scaleStep)),
       ...combinedRules(specs),
     },
+    onFailure: {
+      scale: pick((s) => s.onFailure.scale).includes("Revert") ? "Revert" : "Keep",
+      patch: pick((s) => s.onFailure.patch).includes("Revert") ? "Revert" : "Keep",
+    },
+    effectiveness: { windowSeconds: max(pick((s) => s.effectiveness.windowSeconds)) },
+    escalation: {
+      ladders: { anomaly: shortest(pick((s) => s.escalation.ladders.anomaly)), rca: shortest(pick((s) => s.escalation.ladders.rca)) },
+      maxConsecutiveFailures: min(pick((s) => s.escalation.maxConsecutiveFailures)),
+      ...blockExpiry(pick((s) => s.escalation.blockExpirySeconds)),
+    },
     allowedActions,
     sources,
   };
+}
+
+/** The shortest ladder; among equals the first in sorted order, so the policies' order never matters. */
+function shortest(ladders: LadderStep[][]): LadderStep[] {
+  return [...ladders].sort((a, b) => a.length - b.length || compareLists(a, b))[0]!;
+}
+
+function blockExpiry(values: (number | undefined)[]): { blockExpirySeconds?: number } {
+  return values.some((v) => v === undefined) ? {} : { blockExpirySeconds: max(values as number[]) };
 }
 
 /** Sorted and de-duplicated so that the order of the covering policies never matters. */
@@ -138,8 +168,19 @@ function combinedRules(specs: readonly GuardrailPolicySpec[]): Pick<SignalRules,
   const types = sortedUnique(specs.flatMap((s) => s.rules?.anomaly?.map((r) => r.type) ?? []));
   const causes = sortedUnique(specs.flatMap((s) => s.rules?.rca?.map((r) => r.cause) ?? []));
   const combine = (each: (s: GuardrailPolicySpec) => RuleAction): RuleAction => mostRestrictive(specs.map(each)) ?? "none";
-  const anomaly: AnomalyRule[] = types.map((type) => ({ type, action: combine((s) => anomalyRule(type, s.rules?.anomaly).action) }));
-  const rca: RcaRule[] = causes.map((cause) => ({ cause, action: combine((s) => rcaRule(cause, s.rules?.rca).action) }));
+  const checksOf = (rows: { check?: MetricCheck }[]) => rows.flatMap((r) => (r.check ? [r.check] : []));
+  const withChecks = (checks: MetricCheck[]) => (checks.length > 0 ? { checks } : {});
+  // Every policy's check of a row must pass: adding a policy only adds checks.
+  const anomaly: AnomalyRule[] = types.map((type) => ({
+    type,
+    action: combine((s) => anomalyRule(type, s.rules?.anomaly).action),
+    ...withChecks(checksOf(specs.flatMap((s) => s.rules?.anomaly?.filter((r) => r.type === type) ?? []))),
+  }));
+  const rca: RcaRule[] = causes.map((cause) => ({
+    cause,
+    action: combine((s) => rcaRule(cause, s.rules?.rca).action),
+    ...withChecks(checksOf(specs.flatMap((s) => s.rules?.rca?.filter((r) => r.cause === cause) ?? []))),
+  }));
   return { ...(anomaly.length > 0 ? { anomaly } : {}), ...(rca.length > 0 ? { rca } : {}) };
 }
 

@@ -5,6 +5,7 @@
 // a dry run, or not at all).
 import type { AnomalySignalSpec } from "../api/v1alpha1/anomaly-signal.ts";
 import type { RankedCause, RcaSignalSpec } from "../api/v1alpha1/rca-signal.ts";
+import type { MetricCheck } from "../api/v1alpha1/guardrail-policy.ts";
 import { Reason, type ReasonName } from "../api/v1alpha1/reasons.ts";
 
 export type RuleAction = "scale-up" | "restart" | "delete-pod" | "none";
@@ -12,11 +13,26 @@ export type RuleAction = "scale-up" | "restart" | "delete-pod" | "none";
 export interface AnomalyRule {
   type: string;
   action: RuleAction;
+  /** Metric checks that judge the effectiveness of this rule's actions. */
+  checks?: MetricCheck[];
 }
 
 export interface RcaRule {
   cause: string;
   action: RuleAction;
+  checks?: MetricCheck[];
+}
+
+/** The metric checks of the rule a signal class resolves to (an anomaly type or an RCA top cause). */
+export function ruleChecks(rules: Pick<SignalRules, "anomaly" | "rca">, key: { anomalyType?: string; cause?: string }): MetricCheck[] {
+  if (key.anomalyType !== undefined) {
+    const rows = rules.anomaly ?? [];
+    const own = rows.filter((r) => r.type === key.anomalyType);
+    const known = (KNOWN_ANOMALY_TYPES as readonly string[]).includes(key.anomalyType);
+    return (own.length > 0 || known ? own : rows.filter((r) => r.type === "other")).flatMap((r) => r.checks ?? []);
+  }
+  if (key.cause !== undefined) return (rules.rca ?? []).filter((r) => r.cause === key.cause).flatMap((r) => r.checks ?? []);
+  return [];
 }
 
 export interface SignalRules {

@@ -52,6 +52,7 @@ export const BLOCK_STATUS: Record<BlockReasonName, 400 | 403 | 404 | 409> = {
   NotExecuted: 400,
   AlreadyReverted: 409,
   TargetChangedSinceAction: 409,
+  RepeatedFailures: 409,
 };
 
 const REVERT_REFUSALS: ReadonlySet<string> = new Set([

@@ -49,9 +49,9 @@ export const signalStatus = z
   .object({
     observedGeneration: observedGeneration.optional(),
     phase: z
-      .enum(["Pending", "ActionCreated", "Ignored", "NoTarget"])
+      .enum(["Pending", "ActionCreated", "Ignored", "NoTarget", "Notified"])
       .optional()
-      .describe("What became of the signal: an action was created, the signal was ignored, or no target was found."),
+      .describe("What became of the signal: an action was created, the signal was ignored, no target was found, or the escalation ladder reached notify (no action; a human was told)."),
     verified: z
       .boolean()
       .optional()

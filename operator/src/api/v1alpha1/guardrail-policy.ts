@@ -84,6 +84,34 @@ export const approvalTier = z.enum(["None", "Required"]);
 
 const ruleAction = z.enum(["scale-up", "restart", "delete-pod", "none"]);
 
+/** Longest PromQL text of a metric check. */
+export const METRIC_QUERY_MAX_LENGTH = 2048;
+
+export const metricCheck = z
+  .object({
+    query: z
+      .string()
+      .min(1)
+      .max(METRIC_QUERY_MAX_LENGTH)
+      .describe("PromQL instant query returning one series (aggregate in the query); $namespace, $deployment and $service are replaced by the action's values, e.g. sum(rate(http_errors_total{namespace=\"$namespace\"}[1m]))."),
+    comparison: z.enum(["<", "<=", ">", ">=", "==", "!="]).describe("How the outcome is compared with the threshold."),
+    threshold: z.number().describe("The action is effective on this check when the query's value at the end of the window compares true with it."),
+  })
+  .strict()
+  .describe("A metric that decides effectiveness with the signals: evaluated when the window starts (baseline) and when it ends (outcome), against the Prometheus the operator is configured with.");
+
+/** Our default escalation ladder (restart, then more capacity, then a human). */
+export const DEFAULT_LADDER = ["restart", "scale-up", "notify"] as const;
+const ladderStep = z.enum(["restart", "scale-up", "delete-pod", "notify"]);
+const ladder = z
+  .array(ladderStep)
+  .min(1)
+  .max(8)
+  .default([...DEFAULT_LADDER])
+  .describe("Steps in order. When the last action for a service and this kind was ineffective, the next signal takes the step after it; notify acts on nothing and tells a human (Event and webhooks).");
+
+const revertOrKeep = z.enum(["Revert", "Keep"]);
+
 export const guardrailPolicySpec = z
   .object({
     paused: z.boolean().default(false).describe("Kill switch: when true no action on a covered target is executed; they end Blocked with reason PolicyPaused."),
@@ -157,12 +185,12 @@ export const guardrailPolicySpec = z
     rules: z
       .object({
         anomaly: z
-          .array(z.object({ type: z.string().min(1).max(63).describe("Anomaly type."), action: ruleAction.describe("Action to take.") }).strict())
+          .array(z.object({ type: z.string().min(1).max(63).describe("Anomaly type."), action: ruleAction.describe("Action to take."), check: metricCheck.optional() }).strict())
           .max(32)
           .optional()
           .describe("Overrides of the anomaly type -> action table; unlisted types keep the defaults."),
         rca: z
-          .array(z.object({ cause: z.string().min(1).max(63).describe("RCA cause."), action: ruleAction.describe("Action to take.") }).strict())
+          .array(z.object({ cause: z.string().min(1).max(63).describe("RCA cause."), action: ruleAction.describe("Action to take."), check: metricCheck.optional() }).strict())
           .max(32)
           .optional()
           .describe("Overrides of the RCA cause -> action table; unlisted causes keep the defaults."),
@@ -170,6 +198,44 @@ export const guardrailPolicySpec = z
       .strict()
       .optional()
       .describe("Signal -> action rules; the defaults are listed in docs/guardrails.md."),
+    onFailure: z
+      .object({
+        scale: revertOrKeep.default("Revert").describe("Revert: when a scale's verification fails, the operator undoes it (a revert action); Keep: it stays for a human."),
+        patch: revertOrKeep.default("Revert").describe("Revert: when a patch's verification fails, the operator undoes it; Keep: it stays for a human."),
+      })
+      .strict()
+      .default({ scale: "Revert", patch: "Revert" })
+      .describe("What happens to an action whose verification fails (timeout, crash loop, progress deadline). Restarts and evictions cannot be undone, so they have no entry."),
+    effectiveness: z
+      .object({
+        windowSeconds: z.int32().min(10).max(86400).default(300).describe("How long after an action succeeds the signals (and metric checks) decide whether it worked."),
+      })
+      .strict()
+      .default({ windowSeconds: 300 })
+      .describe("Whether a succeeded action fixed the problem: an anomaly of the same type or an RCA with the same top cause inside the window makes it ineffective."),
+    escalation: z
+      .object({
+        ladders: z
+          .object({ anomaly: ladder, rca: ladder })
+          .strict()
+          .default({ anomaly: [...DEFAULT_LADDER], rca: [...DEFAULT_LADDER] })
+          .describe("One ladder per signal kind."),
+        maxConsecutiveFailures: z
+          .int32()
+          .min(1)
+          .max(100)
+          .default(3)
+          .describe("Failed or ineffective actions in a row on one Deployment after which automatic actions on it are blocked (RepeatedFailures) until a human resumes it."),
+        blockExpirySeconds: z
+          .int32()
+          .min(60)
+          .max(2592000)
+          .optional()
+          .describe("When set, a RepeatedFailures block lifts this long after the last failure; unset, only a human resumes."),
+      })
+      .strict()
+      .default({ ladders: { anomaly: [...DEFAULT_LADDER], rca: [...DEFAULT_LADDER] }, maxConsecutiveFailures: 3 })
+      .describe("What happens when actions do not work: the next step of a ladder, then a block."),
     allowedActions: z
       .array(actionType)
       .max(4)
@@ -189,4 +255,6 @@ export const guardrailPolicyStatus = z
   .describe("Whether the policy is valid and what it covers.");
 
 export type GuardrailPolicySpec = z.infer<typeof guardrailPolicySpec>;
+export type MetricCheck = z.infer<typeof metricCheck>;
+export type LadderStep = z.infer<typeof ladderStep>;
 export type GuardrailPolicyStatus = z.infer<typeof guardrailPolicyStatus>;

@@ -78,6 +78,7 @@ export const remediationActionKind: KindDefinition = {
     { name: "Target", type: "string", jsonPath: ".spec.target.name", description: "Target Deployment." },
     { name: "Phase", type: "string", jsonPath: ".status.phase", description: "Lifecycle phase." },
     { name: "Reason", type: "string", jsonPath: ".status.reason", description: "Reason for the phase." },
+    { name: "Effective", type: "string", jsonPath: ".status.conditions[?(@.type==\"Effective\")].status", description: "Whether the action fixed the problem (True/False; Unknown while its window runs)." },
     { name: "Source", type: "string", jsonPath: ".spec.source", description: "Who asked for the action." },
     { name: "DryRun", type: "boolean", jsonPath: ".spec.dryRun", description: "Server-side dry run only.", priority: 1 },
     { name: "Message", type: "string", jsonPath: ".status.message", description: "Explanation of the phase.", priority: 1 },

@@ -10,6 +10,8 @@ export const ConditionType = {
   Executed: "Executed",
   /** RemediationAction: the rollout was verified. */
   Verified: "Verified",
+  /** RemediationAction: whether a succeeded action fixed the problem (judged over the effectiveness window). */
+  Effective: "Effective",
   /** Every kind: summary. */
   Ready: "Ready",
   /** Signals: an action was derived. */
@@ -50,6 +52,8 @@ export const BlockReason = {
   AlreadyReverted: "AlreadyReverted",
   /** A revert finds a field no longer holding the value the action set: someone changed it since; nothing is undone. */
   TargetChangedSinceAction: "TargetChangedSinceAction",
+  /** Automatic actions on a target whose last actions failed or were ineffective, N in a row, until a human resumes it. */
+  RepeatedFailures: "RepeatedFailures",
 } as const;
 export type BlockReasonName = (typeof BlockReason)[keyof typeof BlockReason];
 
@@ -77,6 +81,22 @@ export const Reason = {
   CrashLoopDetected: "CrashLoopDetected",
   VerificationSkipped: "VerificationSkipped",
   VerificationRetry: "VerificationRetry",
+  // Effectiveness and undo
+  EffectivenessPending: "EffectivenessPending",
+  /** The same problem was signalled again inside the effectiveness window. */
+  AnomalyRecurred: "AnomalyRecurred",
+  /** The window ended with no recurrence (and every metric check passed). */
+  NoRecurrence: "NoRecurrence",
+  /** A metric check's outcome did not meet its threshold. */
+  MetricNotRecovered: "MetricNotRecovered",
+  /** A metric check could not be evaluated (no Prometheus, no data, an error). */
+  MetricUnavailable: "MetricUnavailable",
+  /** Verification failed and the policy says Revert: the operator created the undo. */
+  AutoRevertCreated: "AutoRevertCreated",
+  /** A signal whose ladder step is notify: no action, a human is told. */
+  EscalatedToHuman: "EscalatedToHuman",
+  /** The previous action for this service and signal kind did not work: the ladder's next step was taken. */
+  Escalated: "Escalated",
   // Signals
   ActionCreated: "ActionCreated",
   NotAnomalous: "NotAnomalous",

@@ -103,8 +103,42 @@ export type ScaleSpec = z.infer<typeof scaleSpec>;
 const MUTABLE_SPEC_FIELDS = new Set(["approval"]);
 const IMMUTABLE_SPEC_FIELDS = [
   "type", "target", "scale", "patch", "deletePod", "revertOf", "dryRun", "verify",
-  "verifyTimeoutSeconds", "reason", "source", "signalRef",
+  "verifyTimeoutSeconds", "reason", "source", "signalRef", "recommendation", "escalation",
 ] as const;
+
+/** Most ranked causes a recommendation keeps (the most probable first). */
+export const RECOMMENDATION_MAX_CAUSES = 5;
+
+/**
+ * What the agent recommended, copied from the signal when the action is created,
+ * so the audit record holds it even after the signal is gone.
+ */
+export const recommendation = z
+  .object({
+    service: z.string().max(253).optional().describe("Service the signal was about."),
+    anomalyType: z.string().max(63).optional().describe("For an anomaly: its type. An anomaly of the same type inside the effectiveness window makes the action ineffective."),
+    score: z.number().optional().describe("For an anomaly: its score."),
+    causes: z
+      .array(
+        z
+          .object({
+            svc: z.string().max(253).describe("Service the cause was attributed to."),
+            cause: z.string().max(63).describe("The cause."),
+            probability: z.number().describe("Its probability."),
+          })
+          .strict(),
+      )
+      .max(RECOMMENDATION_MAX_CAUSES)
+      .optional()
+      .describe(`For an RCA: the ranked causes, most probable first (at most ${RECOMMENDATION_MAX_CAUSES}). An RCA with the same top cause inside the effectiveness window makes the action ineffective.`),
+    confidence: z.number().optional().describe("The signal's confidence."),
+    explanation: z.string().max(1024).optional().describe("The agent's explanation (first 1024 characters)."),
+    modelVersion: z.string().max(128).optional().describe("Version of the model that produced the signal."),
+    rule: z.string().max(256).optional().describe("The rule that turned the signal into this action, e.g. latency anomaly -> restart (default rule)."),
+  })
+  .strict()
+  .describe("The recommendation this action carries out, for the audit record.");
+export type Recommendation = z.infer<typeof recommendation>;
 
 /** CEL that keeps every spec field but approval from changing, set or unset. */
 function immutableExceptApproval(): string {
@@ -151,6 +185,16 @@ const specObject = z
       .strict()
       .optional()
       .describe("The signal this action was derived from, for closed-loop actions."),
+    recommendation: recommendation.optional(),
+    escalation: z
+      .object({
+        from: dnsSubdomain.describe("The earlier action on this target and signal kind that was ineffective or failed."),
+        step: z.int32().min(0).max(7).describe("Index of this action's step in the ladder."),
+        ladder: z.array(z.string().max(16)).max(8).describe("The ladder as it was when this step was chosen."),
+      })
+      .strict()
+      .optional()
+      .describe("Why this action is not the rule's first choice: the previous one did not work, so the ladder's next step was taken."),
     approval: withCel(approval, [{ rule: "self == oldSelf", message: "an approval decision cannot be changed once made" }])
       .optional()
       .describe("A human decision on an action waiting in PendingApproval."),
@@ -229,6 +273,65 @@ export const preState = z
   .describe("What the action replaces, recorded in the same status write as the intent, before anything changes (a dry run records it with its result): the Deployment's values before, from the same reading the action was judged on.");
 export type PreState = z.infer<typeof preState>;
 
+export const EFFECTIVENESS_STATES = ["Pending", "Effective", "Ineffective", "Unknown"] as const;
+
+export const metricOutcome = z
+  .object({
+    query: z.string().max(4096).describe("The query as evaluated (placeholders replaced)."),
+    comparison: z.string().max(2).describe("How the outcome was compared with the threshold."),
+    threshold: z.number().describe("The threshold the outcome had to meet."),
+    baseline: z.number().optional().describe("Its value when the window started."),
+    baselineAt: timestamp.optional().describe("When the baseline was taken."),
+    outcome: z.number().optional().describe("Its value when the window ended."),
+    outcomeAt: timestamp.optional().describe("When the outcome was taken."),
+    message: z.string().max(1024).optional().describe("What the check found, e.g. 0.42 -> 0.01 (< 0.05), or why it could not be evaluated."),
+  })
+  .strict();
+
+export const effectiveness = z
+  .object({
+    state: z.enum(EFFECTIVENESS_STATES).describe("Pending while the window runs; Effective or Ineffective once decided; Unknown when a metric check could not be evaluated."),
+    windowSeconds: z.int32().min(0).describe("The effectiveness window."),
+    windowEndsAt: timestamp.describe("When the window ends."),
+    recurrence: z
+      .object({
+        kind: z.enum(["AnomalySignal", "RcaSignal"]).describe("Kind of the signal."),
+        name: dnsSubdomain.describe("Name of the signal in the action's namespace."),
+        at: timestamp.optional().describe("When the signal was created."),
+      })
+      .strict()
+      .optional()
+      .describe("The signal inside the window that showed the problem again."),
+    normalWindows: z.int32().min(0).optional().describe("Signals for the service inside the window that reported no anomaly."),
+    metrics: z.array(metricOutcome).max(8).optional().describe("Metric checks: baseline -> outcome."),
+    decidedAt: timestamp.optional().describe("When the state was decided."),
+    message: z.string().max(1024).optional().describe("How the state was decided."),
+  })
+  .strict()
+  .describe("Whether the action fixed the problem, judged after it succeeded (the Effective condition says the same).");
+
+export const judgedBy = z
+  .object({
+    policies: z.array(z.string().max(507)).max(16).describe("namespace/name of the GuardrailPolicies that covered the target (empty: the built-in defaults)."),
+    cooldownSeconds: z.int32().min(0).optional().describe("Cooldown of this action type."),
+    replicas: z
+      .object({
+        min: z.int32().describe("Fewest replicas an action may leave."),
+        max: z.int32().describe("Most replicas an action may set."),
+        maxStep: z.int32().describe("Largest change of replicas in one action."),
+      })
+      .strict()
+      .optional()
+      .describe("Replica caps."),
+    maxActionsPerHour: z.int32().min(0).optional().describe("Hourly action limit of this action type."),
+    maxScaleIncreasePer15Minutes: z.int32().min(0).optional().describe("Replicas that may be added in any 15 minutes."),
+    approvalTier: z.enum(["None", "Required"]).optional().describe("Approval tier of this action type."),
+    onFailure: z.enum(["Revert", "Keep"]).optional().describe("What a failed verification leads to."),
+    effectivenessWindowSeconds: z.int32().min(0).optional().describe("The effectiveness window."),
+  })
+  .strict()
+  .describe("The policy values that judged this action, as they were when it was admitted.");
+
 export const remediationActionStatus = z
   .object({
     observedGeneration: observedGeneration.optional(),
@@ -286,6 +389,16 @@ export const remediationActionStatus = z
       .optional()
       .describe("Rollout verification of the target after the action."),
     revertedBy: dnsSubdomain.optional().describe("The revert action that undid this action, once that revert succeeded (its spec.revertOf names this action)."),
+    autoRevert: z
+      .object({
+        action: dnsSubdomain.describe("The revert action the operator created (its spec.revertOf names this action)."),
+        createdAt: timestamp.describe("When it was created."),
+      })
+      .strict()
+      .optional()
+      .describe("Set when verification failed and the policy's onFailure is Revert: the undo the operator started."),
+    effectiveness: effectiveness.optional(),
+    judgedBy: judgedBy.optional(),
     guardrailPolicies: z.array(dnsSubdomain).max(16).optional().describe("Names of the GuardrailPolicies that applied."),
     startedAt: timestamp.optional().describe("When execution started."),
     completedAt: timestamp.optional().describe("When the action reached a terminal phase."),

@@ -14,6 +14,9 @@ export const RCA_CAUSES = ["memory_leak", "cpu_saturation", "high_error_rate", "
 const EXTRA_PATHS = ["spec.template.spec", "spec.template.spec.containers[].env", "spec.minReadySeconds", "spec.template.spec.containers"];
 
 const tier = fc.constantFrom("None" as const, "Required" as const);
+const revertOrKeep = fc.constantFrom("Revert" as const, "Keep" as const);
+export const LADDER_STEPS = ["restart", "scale-up", "delete-pod", "notify"] as const;
+export const ladderArb = fc.array(fc.constantFrom(...LADDER_STEPS), { minLength: 1, maxLength: 5 });
 const seconds = fc.integer({ min: 0, max: 1200 });
 
 export const replicasArb = fc
@@ -53,8 +56,15 @@ export function policySpecArb(opts: { pausedPercent?: number } = {}): fc.Arbitra
       }),
       { nil: undefined },
     ),
+    onFailure: fc.record({ scale: revertOrKeep, patch: revertOrKeep }),
+    effectiveness: fc.record({ windowSeconds: fc.integer({ min: 10, max: 3600 }) }),
+    escalation: fc.record({
+      ladders: fc.record({ anomaly: ladderArb, rca: ladderArb }),
+      maxConsecutiveFailures: fc.integer({ min: 1, max: 6 }),
+      blockExpirySeconds: fc.option(fc.integer({ min: 60, max: 86400 }), { nil: undefined }),
+    }, { requiredKeys: ["ladders", "maxConsecutiveFailures"] }),
     allowedActions: fc.option(fc.subarray([...ACTION_TYPES]), { nil: undefined, freq: 2 }),
-  }, { requiredKeys: ["paused", "targets", "replicas", "cooldownSeconds", "rateLimits", "patch", "approval", "signals"] });
+  }, { requiredKeys: ["paused", "targets", "replicas", "cooldownSeconds", "rateLimits", "patch", "approval", "signals", "onFailure", "effectiveness", "escalation"] });
 }
 
 export function policyObjectsArb(maxLength = 4): fc.Arbitrary<PolicyObject[]> {
