@@ -9,8 +9,11 @@ import { isOpenAction } from "./api/v1alpha1/remediation-action.ts";
 import { ActionController } from "./controllers/action/controller.ts";
 import { PolicyController } from "./controllers/policy-controller.ts";
 import { NotLeaderError } from "./controllers/reconcile.ts";
+import { EffectivenessController, type MeasureMetric } from "./controllers/effectiveness-controller.ts";
 import { SignalController } from "./controllers/signal-controller.ts";
-import { actionControllerSpec, declareIndexes, type Informers, policyControllerSpec, signalControllerSpec } from "./controllers/watches.ts";
+import {
+  actionControllerSpec, declareIndexes, effectivenessControllerSpec, type Informers, policyControllerSpec, signalControllerSpec,
+} from "./controllers/watches.ts";
 import { connect, loadKubeConfig } from "./k8s/client.ts";
 import { eventRecorder } from "./k8s/events.ts";
 import { leaseClient } from "./k8s/leases.ts";
@@ -37,6 +40,8 @@ export interface OperatorConfig {
   resyncPeriodMs: number;
   /** Liveness fails when no informer event or bookmark arrived for this long. */
   maxEventAgeMs: number;
+  /** Reads a metric check's query from Prometheus; unset when none is configured (checks then end Unknown). */
+  measure?: MeasureMetric;
 }
 
 type InformerView = Pick<Informer<KubernetesObject>, "hasSynced" | "listError" | "lastEventAgeMs">;
@@ -103,6 +108,10 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
   }), inf, cfg.workers.actions));
   manager.add(signalControllerSpec(new SignalController({
     ...common, anomalies: inf.anomalies, rcas: inf.rcas, actions: inf.actions, deployments: inf.deployments, policies: inf.policies,
+  }), inf, cfg.workers.signals));
+  manager.add(effectivenessControllerSpec(new EffectivenessController({
+    ...common, actions: inf.actions, anomalies: inf.anomalies, rcas: inf.rcas, deployments: inf.deployments, policies: inf.policies,
+    ...(cfg.measure ? { measure: cfg.measure } : {}),
   }), inf, cfg.workers.signals));
   manager.add(policyControllerSpec(new PolicyController({ ...common, policies: inf.policies, deployments: inf.deployments }), inf, cfg.workers.policies, cfg.operatorNamespace));
 

@@ -14,7 +14,13 @@ import { isAlreadyExists } from "../k8s/errors.ts";
 import type { EventRecorder } from "../k8s/events.ts";
 import { createAction, writeStatus } from "../k8s/smartops.ts";
 import { actionName, labelValueOf } from "../remediation/names.ts";
-import { decideForAnomaly, decideForRca, rcaService, type SignalDecision } from "../remediation/rules.ts";
+import { decideForAnomaly, decideForRca, rcaService, type SignalDecision, topCause } from "../remediation/rules.ts";
+import type { Recommendation } from "../api/v1alpha1/remediation-action.ts";
+import { RECOMMENDATION_MAX_CAUSES } from "../api/v1alpha1/remediation-action.ts";
+import type { ProblemKey } from "../remediation/effectiveness.ts";
+import { nextStep, type PreviousAction, type StepDecision, stepOfType } from "../remediation/escalation.ts";
+import type { EffectivePolicy } from "../remediation/policy.ts";
+import { completedAtOf, outcomeOf, problemOfAction, sameProblem } from "./outcomes.ts";
 import { resolveTarget } from "../remediation/target.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { contextFromTraceparent, formatTraceparent } from "../telemetry/trace-context.ts";
@@ -39,7 +45,7 @@ export interface SignalControllerDeps {
   guard?: () => void;
 }
 
-const DONE = new Set(["ActionCreated", "Ignored", "NoTarget"]);
+const DONE = new Set(["ActionCreated", "Ignored", "NoTarget", "Notified"]);
 
 /** Work-queue keys: "AnomalySignal/ns/name" or "RcaSignal/ns/name". */
 export const signalKey = (s: Signal) => `${s.kind}/${s.metadata.namespace}/${s.metadata.name}`;
@@ -92,8 +98,21 @@ export class SignalController {
     if (decision.kind === "ignore") {
       return this.record(signal, kindLabel, { phase: "Ignored", reason: decision.reason, message: decision.message, verified: decision.verified, target: match.name });
     }
+    const step = this.escalation(signal, match.name, decision, policy);
+    if (step.kind === "notify") {
+      const message = `${decision.summary}: ${step.message}`;
+      this.d.guard?.();
+      this.d.events.record(
+        { apiVersion: signal.apiVersion, kind, namespace, name, uid: signal.metadata.uid },
+        "Warning", Reason.EscalatedToHuman, "Escalate", `Deployment ${namespace}/${match.name}: ${message}`,
+      );
+      return this.record(signal, kindLabel, { phase: "Notified", reason: Reason.EscalatedToHuman, message, verified: decision.verified, target: match.name });
+    }
+    const actionType = step.step === "scale-up" ? "scale" : step.step;
+    const scaleStep = actionType === "scale" ? (decision.scaleStep ?? policy.signals.scaleStep) : undefined;
+    const summary = step.escalatedFrom ? `${decision.summary}; ${step.message}` : decision.summary;
 
-    span.setAttributes({ [ATTR.targetName]: match.name, [ATTR.actionType]: decision.actionType, [ATTR.dryRun]: decision.dryRun, [ATTR.actionName]: name_ });
+    span.setAttributes({ [ATTR.targetName]: match.name, [ATTR.actionType]: actionType, [ATTR.dryRun]: decision.dryRun, [ATTR.actionName]: name_ });
     const current = target.spec?.replicas ?? 1;
     // The action continues this reconcile's trace (or, untraced here, the signal's).
     const traceparent = span.isRecording() ? formatTraceparent(span.spanContext()) : signal.metadata.annotations?.[ANNOTATIONS.traceparent];
@@ -107,18 +126,20 @@ export class SignalController {
         ...(traceparent ? { annotations: { [ANNOTATIONS.traceparent]: traceparent } } : {}),
       },
       spec: {
-        type: decision.actionType,
+        type: actionType,
         target: { kind: "Deployment", namespace, name: match.name },
         // Relative: the target is computed from a fresh read when the action executes
         // (it may wait in the queue or for approval while the Deployment moves).
-        ...(decision.actionType === "scale" ? { scale: { by: decision.scaleStep ?? 1, decidedAtReplicas: current } } : {}),
-        ...(decision.actionType === "delete-pod" ? { deletePod: { notReadyThresholdSeconds: 120 } } : {}),
+        ...(actionType === "scale" ? { scale: { by: scaleStep ?? 1, decidedAtReplicas: current } } : {}),
+        ...(actionType === "delete-pod" ? { deletePod: { notReadyThresholdSeconds: 120 } } : {}),
         dryRun: decision.dryRun,
         verify: true,
         verifyTimeoutSeconds: 60,
         source: "closed-loop",
-        reason: decision.summary.slice(0, 1024),
+        reason: summary.slice(0, 1024),
         signalRef: { kind, name, uid: signal.metadata.uid },
+        recommendation: recommendationOf(signal, match.name, decision.summary),
+        ...(step.escalatedFrom ? { escalation: { from: step.escalatedFrom, step: step.index, ladder: [...ladderOf(policy, kind)] } } : {}),
       },
     };
     this.d.guard?.();
@@ -130,22 +151,45 @@ export class SignalController {
     this.d.events.record(
       { apiVersion: signal.apiVersion, kind, namespace, name, uid: signal.metadata.uid },
       "Normal", Reason.ActionCreated, "Decide",
-      `${decision.summary}${decision.dryRun ? " (dry run: unverified signal)" : ""} → RemediationAction ${name_}`,
+      `${summary}${decision.dryRun ? " (dry run: unverified signal)" : ""} → RemediationAction ${name_}`,
     );
     return this.record(signal, kindLabel, {
       phase: "ActionCreated",
       actionName: name_,
-      reason: decision.dryRun ? Reason.UnverifiedSignalDryRun : Reason.ActionCreated,
-      message: `${decision.summary}${decision.dryRun ? " (forced to dry run: the signal is unverified)" : ""}`,
+      reason: decision.dryRun ? Reason.UnverifiedSignalDryRun : step.escalatedFrom ? Reason.Escalated : Reason.ActionCreated,
+      message: `${summary}${decision.dryRun ? " (forced to dry run: the signal is unverified)" : ""}`,
       verified: decision.verified,
       target: match.name,
     });
   }
 
+  /**
+   * The ladder's step for this signal: the rule's action, unless the last
+   * executed action on the target for the same problem did not work. One still
+   * in its effectiveness window counts as not working when this signal, the same
+   * problem again, arrived inside that window.
+   */
+  private escalation(signal: Signal, target: string, decision: Extract<SignalDecision, { kind: "action" }>, policy: EffectivePolicy): StepDecision {
+    const problem = problemOfSignal(signal);
+    const at = Date.parse(signal.metadata.creationTimestamp as unknown as string) || this.now();
+    const last = this.d.actions.list(signal.metadata.namespace)
+      .filter((a) => a.spec.target.name === target && outcomeOf(a) !== undefined && sameProblem(problemOfAction(a), problem) && completedAtOf(a) < at)
+      .sort((x, y) => completedAtOf(y) - completedAtOf(x))[0];
+    let previous: PreviousAction | undefined;
+    if (last) {
+      let outcome = outcomeOf(last)!;
+      const windowEndsAt = Date.parse(last.status?.effectiveness?.windowEndsAt ?? "") || completedAtOf(last) + policy.effectiveness.windowSeconds * 1000;
+      if (outcome === "pending" && at <= windowEndsAt) outcome = "ineffective";
+      previous = { name: last.metadata.name, type: last.spec.type, outcome, ...(last.spec.escalation ? { step: last.spec.escalation.step } : {}) };
+    }
+    const rule = stepOfType(decision.actionType) as "restart" | "scale-up" | "delete-pod";
+    return nextStep(rule, ladderOf(policy, signal.kind), previous);
+  }
+
   private async record(
     signal: Signal,
     kindLabel: string,
-    r: { phase: "ActionCreated" | "Ignored" | "NoTarget"; reason: string; message: string; actionName?: string; verified?: boolean; target?: string },
+    r: { phase: "ActionCreated" | "Ignored" | "NoTarget" | "Notified"; reason: string; message: string; actionName?: string; verified?: boolean; target?: string },
   ): Promise<ReconcileResult> {
     const prev = signal.status;
     annotateActiveSpan({ [ATTR.signalPhase]: r.phase, ...(r.target ? { [ATTR.targetName]: r.target } : {}) });
@@ -174,4 +218,35 @@ export class SignalController {
     }
     return {};
   }
+}
+
+const ladderOf = (policy: EffectivePolicy, kind: Signal["kind"]) => (kind === "AnomalySignal" ? policy.escalation.ladders.anomaly : policy.escalation.ladders.rca);
+
+export function problemOfSignal(s: Signal): ProblemKey {
+  if (s.kind === "AnomalySignal") return { kind: s.kind, anomalyType: s.spec.type };
+  const top = topCause(s.spec);
+  return { kind: s.kind, ...(top ? { cause: top.cause } : {}) };
+}
+
+/** What the signal recommended, for the action's audit record (bounded: the top causes, the explanation's start). */
+export function recommendationOf(s: Signal, target: string, rule: string): Recommendation {
+  const common = {
+    ...(s.spec.confidence !== undefined ? { confidence: s.spec.confidence } : {}),
+    ...(s.spec.modelVersion !== undefined ? { modelVersion: s.spec.modelVersion } : {}),
+    rule: rule.slice(0, 256),
+  };
+  if (s.kind === "AnomalySignal") {
+    return { service: s.spec.service, anomalyType: s.spec.type, score: s.spec.score, ...common };
+  }
+  const causes = [...(s.spec.rankedCauses ?? [])]
+    .map((c, i) => ({ c, i }))
+    .sort((x, y) => y.c.probability - x.c.probability || x.i - y.i)
+    .slice(0, RECOMMENDATION_MAX_CAUSES)
+    .map(({ c }) => ({ svc: c.svc, cause: c.cause, probability: c.probability }));
+  return {
+    service: rcaService(s.spec) ?? target,
+    ...(causes.length > 0 ? { causes } : {}),
+    ...(s.spec.explanation ? { explanation: s.spec.explanation.slice(0, 1024) } : {}),
+    ...common,
+  };
 }

@@ -8,6 +8,7 @@ import { controllerOf, owningDeploymentName } from "../remediation/ownership.ts"
 import type { Informer } from "../runtime/informer.ts";
 import { type ControllerSpec, watch } from "../runtime/manager.ts";
 import type { ActionController } from "./action/controller.ts";
+import { awaitsJudgement, type EffectivenessController } from "./effectiveness-controller.ts";
 import { BY_CONTROLLER, BY_TARGET, controllerIndex, targetIndex, targetKey } from "./indexes.ts";
 import type { PolicyController } from "./policy-controller.ts";
 import { type SignalController, signalKey } from "./signal-controller.ts";
@@ -87,6 +88,29 @@ export function policyControllerSpec(ctl: PolicyController, inf: Informers, work
         const namespace = d.metadata?.namespace ?? "";
         return [...inf.policies.list(namespace), ...(namespace === operatorNamespace ? [] : inf.policies.list(operatorNamespace))].map(keyOf);
       }),
+    ],
+  };
+}
+
+/**
+ * Keyed by action. A succeeded action opens its window; a signal in the
+ * namespace may end the window of the actions on the Deployment it resolved to
+ * (the signal reconciler records that target in the signal's status).
+ */
+export function effectivenessControllerSpec(ctl: EffectivenessController, inf: Informers, workers: number): ControllerSpec {
+  const keyOf = (a: RemediationAction) => `${a.metadata.namespace}/${a.metadata.name}`;
+  const judging = (namespace: string, target: string | undefined) =>
+    target === undefined ? [] : inf.actions.byIndex(BY_TARGET, `${namespace}/${target}`).filter(awaitsJudgement).map(keyOf);
+  const onSignal = (s: Signal) => judging(s.metadata.namespace, s.status?.target);
+  return {
+    name: "effectiveness",
+    workers,
+    reconcile: (key) => ctl.reconcile(key),
+    initialKeys: () => inf.actions.list().filter(awaitsJudgement).map(keyOf),
+    watches: [
+      watch(inf.actions, (a) => (awaitsJudgement(a) ? [keyOf(a)] : []), ["add", "update"]),
+      watch(inf.anomalies, onSignal, ["add", "update"]),
+      watch(inf.rcas, onSignal, ["add", "update"]),
     ],
   };
 }

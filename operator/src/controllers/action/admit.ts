@@ -5,16 +5,21 @@ import type { V1Deployment } from "@kubernetes/client-node";
 import { ConditionType, Reason } from "../../api/v1alpha1/reasons.ts";
 import { readDeployment } from "../../k8s/deployments.ts";
 import { failpoint } from "../../k8s/failpoints.ts";
-import { evaluateGuardrails } from "../../remediation/guardrails.ts";
+import type { RemediationAction } from "../../api/v1alpha1/objects.ts";
+import type { RemediationActionStatus } from "../../api/v1alpha1/remediation-action.ts";
+import { repeatedFailures, resumedAt } from "../../remediation/escalation.ts";
+import { evaluateGuardrails, policyKey } from "../../remediation/guardrails.ts";
+import type { EffectivePolicy } from "../../remediation/policy.ts";
+import { completedAtOf, outcomeOf } from "../outcomes.ts";
 import { concreteIntent, preStateFor } from "../intent.ts";
 import { policyFor } from "../policies.ts";
 import { approvalGate } from "./approval.ts";
-import { type ActionContext, history, targetPods } from "./context.ts";
+import { type ActionContext, actionsOfTarget, history, targetPods } from "./context.ts";
 import { describeIntent } from "./describe.ts";
 import { dryRun } from "./dry-run.ts";
 import { type PatchEffect, patchEffect } from "./patch-effect.ts";
 import { admitRevert } from "./revert.ts";
-import { condition, type Transition } from "./transition.ts";
+import { condition, type Transition, withFields } from "./transition.ts";
 
 /** A judgement again after a guarded write was refused: the fresh reading it read, and why. */
 export interface Rejudge {
@@ -38,8 +43,27 @@ export async function admit(ctx: ActionContext, again?: Rejudge): Promise<Transi
     if ("transition" in e) return e.transition;
     effect = e;
   }
-  const changes = effect?.changes;
   const policy = policyFor({ namespace: ns, name: a.spec.target.name, labels: d?.metadata?.labels }, deps.policies, deps.operatorNamespace);
+  const judgedBy = judgedByOf(policy, a);
+  return withFields(await judge(ctx, policy, d, effect, again), { judgedBy });
+}
+
+async function judge(ctx: ActionContext, policy: EffectivePolicy, d: V1Deployment | undefined, effect: PatchEffect | undefined, again?: Rejudge): Promise<Transition> {
+  const { action: a, now } = ctx;
+  const ns = a.metadata.namespace;
+  const changes = effect?.changes;
+  const stop = a.spec.source === "manual" ? undefined : stopped(ctx, policy, d);
+  if (stop) {
+    return {
+      kind: "update",
+      update: {
+        phase: "Blocked", reason: Reason.RepeatedFailures, message: stop, dropIntent: true,
+        fields: { guardrailPolicies: policy.sources.slice(0, 16).map((s) => s.split("/")[1] ?? s) },
+        conditions: [condition(ConditionType.GuardrailsPassed, "False", Reason.RepeatedFailures, stop)],
+      },
+      measure: [{ metric: "guardrailBlock", reason: Reason.RepeatedFailures }],
+    };
+  }
   const decision = evaluateGuardrails({
     action: {
       name: a.metadata.name, namespace: ns, type: a.spec.type, targetNamespace: a.spec.target.namespace,
@@ -109,5 +133,45 @@ export async function admit(ctx: ActionContext, again?: Rejudge): Promise<Transi
         ...(approval?.decision === "Approved" ? [condition(ConditionType.Approved, "True", Reason.ApprovedByUser, `approved by ${approval.approvedBy}`)] : []),
       ],
     },
+  };
+}
+
+/**
+ * Automatic actions stop on a target whose last actions failed or did not work,
+ * N in a row (humans' own actions and undos go on: a human is what the block
+ * waits for, and undo must stay possible).
+ */
+function stopped(ctx: ActionContext, policy: EffectivePolicy, d: V1Deployment | undefined): string | undefined {
+  const a = ctx.action;
+  const completed = actionsOfTarget(ctx.deps, a.metadata.namespace, a.spec.target.name)
+    .filter((o) => o.metadata.name !== a.metadata.name)
+    .flatMap((o) => {
+      const outcome = outcomeOf(o);
+      return outcome === undefined ? [] : [{ name: o.metadata.name, completedAt: completedAtOf(o), outcome }];
+    });
+  const decision = repeatedFailures({
+    completed,
+    maxConsecutiveFailures: policy.escalation.maxConsecutiveFailures,
+    ...(policy.escalation.blockExpirySeconds !== undefined ? { blockExpirySeconds: policy.escalation.blockExpirySeconds } : {}),
+    ...withResume(resumedAt(d?.metadata?.annotations)),
+    now: ctx.now,
+  });
+  return decision.blocked ? decision.message : undefined;
+}
+
+const withResume = (t: number | undefined) => (t === undefined ? {} : { resumedAt: t });
+
+/** The policy values that judge this action, for its audit record. */
+export function judgedByOf(policy: EffectivePolicy, a: RemediationAction): NonNullable<RemediationActionStatus["judgedBy"]> {
+  const type = a.spec.type;
+  const key = type === "revert" ? undefined : policyKey(type);
+  return {
+    policies: policy.sources.slice(0, 16),
+    ...(key ? { cooldownSeconds: policy.cooldownSeconds[key], approvalTier: policy.approval[key] } : { approvalTier: policy.approval.revert }),
+    replicas: policy.replicas,
+    maxActionsPerHour: policy.rateLimits.maxActionsPerHour,
+    maxScaleIncreasePer15Minutes: policy.rateLimits.maxScaleIncreasePer15Minutes,
+    ...(type === "scale" || type === "patch" ? { onFailure: policy.onFailure[type] } : {}),
+    effectivenessWindowSeconds: policy.effectiveness.windowSeconds,
   };
 }

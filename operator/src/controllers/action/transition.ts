@@ -33,7 +33,7 @@ export type Measurement =
   | { metric: "replicas"; desired: number; ready: number };
 
 /** Status fields a transition sets besides phase, reason, message and conditions. */
-export type StatusFields = Partial<Pick<RemediationActionStatus, "intent" | "preState" | "startedAt" | "guardrailPolicies" | "verification" | "dryRunResult">>;
+export type StatusFields = Partial<Pick<RemediationActionStatus, "intent" | "preState" | "startedAt" | "guardrailPolicies" | "verification" | "dryRunResult" | "judgedBy">>;
 
 export interface StatusUpdate {
   /** Unset: the phase stays (a retry recorded within Verifying). */
@@ -61,3 +61,8 @@ export type Transition =
 export const wait = (requeueAfterMs?: number, more: { events?: EventNote[]; measure?: Measurement[] } = {}): Transition => ({ kind: "wait", requeueAfterMs, ...more });
 
 export const condition = (type: ConditionTypeName, status: ConditionNote["status"], reason: ReasonName, message: string): ConditionNote => ({ type, status, reason, message });
+
+/** `t` with more status fields (a wait stays a wait). */
+export function withFields(t: Transition, fields: StatusFields): Transition {
+  return t.kind === "wait" ? t : { ...t, update: { ...t.update, fields: { ...t.update.fields, ...fields } } };
+}
