@@ -11,9 +11,9 @@
 //   never resolves these alerts, so they expire by themselves.
 import { ORIGIN_LABEL, ORIGIN_VALUE, type Notification } from "./notification.ts";
 
-export type WebhookFormat = "generic" | "slack" | "alertmanager";
+export const WEBHOOK_FORMATS = ["generic", "slack", "alertmanager"] as const;
 
-export const WEBHOOK_FORMATS: readonly WebhookFormat[] = ["generic", "slack", "alertmanager"];
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 
 /** Upper bound on the UTF-8 size of any body built here. */
 export const BODY_MAX_BYTES = 32 * 1024;

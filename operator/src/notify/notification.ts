@@ -8,9 +8,10 @@
 // isOwnNotification, so a notification can never come back as a signal and feed
 // the loop that produced it.
 
-export type Severity = "info" | "warning" | "critical";
+/** In increasing order: a webhook's minSeverity passes its own level and those after it. */
+export const SEVERITIES = ["info", "warning", "critical"] as const;
 
-export const SEVERITIES: readonly Severity[] = ["info", "warning", "critical"];
+export type Severity = (typeof SEVERITIES)[number];
 
 export interface Notification {
   /** CamelCase reason, e.g. AutoReverted, RepeatedFailures, EscalationNotify, CooldownActive. */
