@@ -10,7 +10,7 @@ import type { RuntimeLogger } from "../runtime/logger.ts";
 import type { NotifyConfig, WebhookConfig } from "./config.ts";
 import { notificationAttemptsTotal, notificationsTotal } from "./metrics.ts";
 import { isOwnNotification, ORIGIN_VALUE, type Notification } from "./notification.ts";
-import { NOOP_NOTIFIER, retryAfterMs, WebhookNotifier } from "./webhook.ts";
+import { createNotifier, NOOP_NOTIFIER, retryAfterMs, WebhookNotifier } from "./webhook.ts";
 
 type Answer = { status: number; headers?: Record<string, string> } | "hang";
 
@@ -345,6 +345,19 @@ describe("WebhookNotifier", () => {
     expect(n.webhooks).toEqual([]);
     expect(NOOP_NOTIFIER.notify(note(1))).toBeUndefined();
     await expect(NOOP_NOTIFIER.close()).resolves.toBeUndefined();
+  });
+
+  it("createNotifier gives NOOP_NOTIFIER without webhooks and a WebhookNotifier with them", async () => {
+    const log = capturingLogger();
+    expect(createNotifier(undefined, { log })).toBe(NOOP_NOTIFIER);
+    expect(createNotifier({ maxQueue: 1, webhooks: [] }, { log })).toBe(NOOP_NOTIFIER);
+    const r = await receiver();
+    const n = createNotifier({ maxQueue: 10, webhooks: [webhook("factory", `${r.base}/hook`)] }, { log });
+    expect(n).toBeInstanceOf(WebhookNotifier);
+    n.notify(note(1));
+    await n.flush(5000);
+    await n.close();
+    expect(r.bodies()).toEqual([expect.objectContaining({ reason: "Reason1" })]);
   });
 });
 

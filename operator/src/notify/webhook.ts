@@ -29,8 +29,9 @@ export interface Notifier {
 }
 
 /** The notifier when no webhook is configured. */
-export const NOOP_NOTIFIER: Notifier = Object.freeze({
+export const NOOP_NOTIFIER: Notifier & { flush(timeoutMs: number): Promise<void> } = Object.freeze({
   notify(): void {},
+  async flush(): Promise<void> {},
   async close(): Promise<void> {},
 });
 
@@ -298,4 +299,10 @@ export class WebhookNotifier implements Notifier {
     })();
     return this.#closing;
   }
+}
+
+/** A WebhookNotifier for a config with webhooks; NOOP_NOTIFIER for none (no config file, or an empty list). */
+export function createNotifier(config: NotifyConfig | undefined, deps: WebhookNotifierDeps): Notifier & { flush(timeoutMs: number): Promise<void> } {
+  if (config === undefined || config.webhooks.length === 0) return NOOP_NOTIFIER;
+  return new WebhookNotifier(config, deps);
 }
