@@ -126,12 +126,16 @@ export type MetricReading =
   | { kind: "notANumber"; message: string }
   | { kind: "error"; message: string };
 
-const MAX_LISTED_SERIES = 3;
+const MAX_LISTED_LABELS = 5;
 
-function seriesName(metric: Record<string, string>): string {
-  const { __name__: name = "", ...labels } = metric;
-  const pairs = Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
-  return `${name}{${pairs.join(", ")}}`;
+/**
+ * The names (never the values: the message lands in an action's status, and the
+ * query may reach series its reader may not see) of the labels whose values
+ * differ between the series, i.e. what an aggregation would have to remove.
+ */
+function differingLabels(samples: readonly { metric: Record<string, string> }[]): string[] {
+  const names = new Set(samples.flatMap((s) => Object.keys(s.metric)));
+  return [...names].filter((n) => new Set(samples.map((s) => s.metric[n])).size > 1).sort();
 }
 
 /**
@@ -149,15 +153,16 @@ export function readQueryResult(data: QueryResult): MetricReading {
       const n = data.result.length;
       if (n === 0) return { kind: "noData", message: "the query returned no series" };
       if (n > 1) {
-        const listed = data.result.slice(0, MAX_LISTED_SERIES).map((s) => seriesName(s.metric)).join(", ");
+        const labels = differingLabels(data.result);
+        const listed = labels.length === 0 ? "" : ` differing in ${labels.slice(0, MAX_LISTED_LABELS).join(", ")}${labels.length > MAX_LISTED_LABELS ? ", …" : ""}`;
         return {
           kind: "manySeries",
           count: n,
-          message: `the query returned ${n} series (${listed}${n > MAX_LISTED_SERIES ? ", …" : ""}); aggregate it to one, e.g. max(...) or sum(...)`,
+          message: `the query returned ${n} series${listed}; aggregate it to one, e.g. max(...) or sum(...)`,
         };
       }
       const [sample] = data.result;
-      if (!sample!.value) return { kind: "notANumber", message: `the query returned a native histogram (${seriesName(sample!.metric)}); use histogram_quantile(), histogram_count() or histogram_sum()` };
+      if (!sample!.value) return { kind: "notANumber", message: "the query returned a native histogram; use histogram_quantile(), histogram_count() or histogram_sum()" };
       return { kind: "value", value: parseSampleValue(sample!.value[1]) };
     }
     case "matrix":
