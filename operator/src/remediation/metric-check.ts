@@ -195,7 +195,8 @@ export function formatValue(n: number): string {
   return String(Number(n.toPrecision(6)));
 }
 
-type Measurement = number | MetricReading | undefined;
+/** A plain number (NaN: unknown), a reading of readQueryResult or measureCheck, or undefined (no data). */
+export type Measurement = number | MetricReading | undefined;
 
 function describe(m: Measurement): { value: number | undefined; text: string; why?: string } {
   if (m === undefined) return { value: undefined, text: "no data", why: "no data" };
