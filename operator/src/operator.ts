@@ -15,6 +15,9 @@ import {
   actionControllerSpec, declareIndexes, effectivenessControllerSpec, type Informers, policyControllerSpec, signalControllerSpec,
 } from "./controllers/watches.ts";
 import { connect, loadKubeConfig } from "./k8s/client.ts";
+import type { NotifyConfig } from "./notify/config.ts";
+import { notifyingRecorder } from "./notify/events.ts";
+import { createNotifier } from "./notify/webhook.ts";
 import { eventRecorder } from "./k8s/events.ts";
 import { leaseClient } from "./k8s/leases.ts";
 import { ANOMALY_SIGNALS, DEPLOYMENTS, GUARDRAIL_POLICIES, PODS, RCA_SIGNALS, REMEDIATION_ACTIONS, REPLICASETS, type Resource } from "./k8s/resources.ts";
@@ -40,6 +43,8 @@ export interface OperatorConfig {
   resyncPeriodMs: number;
   /** Liveness fails when no informer event or bookmark arrived for this long. */
   maxEventAgeMs: number;
+  /** Webhooks that hear of blocks, automatic undos, RepeatedFailures and the ladder's notify step. */
+  notifications?: NotifyConfig;
   /** Reads a metric check's query from Prometheus; unset when none is configured (checks then end Unknown). */
   measure?: MeasureMetric;
 }
@@ -99,7 +104,10 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
   const guard = () => {
     if (cfg.leaderElection.enabled && (!leading || leading.aborted)) throw new NotLeaderError();
   };
-  const events = eventRecorder(api, cfg.identity, (err) => log.debug("event not recorded", { err: String(err) }));
+  const notifier = createNotifier(cfg.notifications, { log: log.child({ component: "notify" }) });
+  const targetOf = (r: { kind: string; namespace: string; name: string }) =>
+    r.kind === "RemediationAction" ? inf.actions.get(r.namespace, r.name)?.spec.target.name : undefined;
+  const events = notifyingRecorder(eventRecorder(api, cfg.identity, (err) => log.debug("event not recorded", { err: String(err) })), notifier, targetOf);
   const common = { api, events, log, guard, operatorNamespace: cfg.operatorNamespace };
   const manager = new Manager({ log, queueMetrics, reconcileMetrics });
   manager.add(actionControllerSpec(new ActionController({
@@ -169,6 +177,9 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
       stopAll.abort();
       await leaderRun.catch(() => {});
       await Promise.all(all.map(({ inf: i }) => i.stop()));
+      // What is still queued gets a few seconds; webhooks are best effort (Events are the record).
+      await notifier.flush(3_000);
+      await notifier.close();
       await transport.close();
       await new Promise<void>((r) => server.close(() => r()));
     },

@@ -3,6 +3,9 @@
 // value stops the process with the variable's name instead of misbehaving later.
 import { hostname } from "node:os";
 import { z } from "zod";
+import { measureCheck, prometheusClientFromEnv, prometheusEnv } from "../k8s/prometheus.ts";
+import { loadNotifyConfig } from "../notify/config.ts";
+import { renderQuery } from "../remediation/metric-check.ts";
 import { runOperator, type OperatorConfig } from "../operator.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { startTracing, TracingConfigError } from "../telemetry/tracing.ts";
@@ -27,6 +30,7 @@ const env = z.object({
   SMARTOPS_POLICY_WORKERS: z.coerce.number().int().min(1).max(16).default(1),
   SMARTOPS_RESYNC_SECONDS: seconds.default(600),
   SMARTOPS_MAX_EVENT_AGE_SECONDS: seconds.default(900),
+  ...prometheusEnv,
 });
 
 const log = createLogger("operator");
@@ -36,6 +40,12 @@ if (e.SMARTOPS_RENEW_DEADLINE_SECONDS >= e.SMARTOPS_LEASE_DURATION_SECONDS) {
   process.exit(2);
 }
 const { host, port } = hostPort(e.SMARTOPS_LISTEN);
+const notify = loadNotifyConfig();
+if (!notify.ok) {
+  for (const p of notify.problems) log.error("invalid configuration", { variable: p.field, problem: p.problem });
+  process.exit(2);
+}
+const prometheus = prometheusClientFromEnv(e);
 
 const config: OperatorConfig = {
   kubeconfig: e.KUBECONFIG,
@@ -54,6 +64,25 @@ const config: OperatorConfig = {
   workers: { actions: e.SMARTOPS_ACTION_WORKERS, signals: e.SMARTOPS_SIGNAL_WORKERS, policies: e.SMARTOPS_POLICY_WORKERS },
   resyncPeriodMs: e.SMARTOPS_RESYNC_SECONDS * 1000,
   maxEventAgeMs: e.SMARTOPS_MAX_EVENT_AGE_SECONDS * 1000,
+  ...(notify.config ? { notifications: notify.config } : {}),
+  ...(prometheus
+    ? {
+      measure: async (check, vars) => {
+        const reading = await measureCheck(prometheus, check, vars);
+        const query = (() => {
+          try {
+            return renderQuery(check.query, vars);
+          } catch {
+            return check.query;
+          }
+        })();
+        // A status holds JSON numbers only: NaN and the infinities are reported, not stored.
+        return reading.kind === "value" && Number.isFinite(reading.value)
+          ? { query, value: reading.value }
+          : { query, message: reading.kind === "value" ? `the query returned ${reading.value}` : reading.message };
+      },
+    }
+    : {}),
 };
 
 // Before the operator starts, so every span of this process has the provider.

@@ -102,9 +102,10 @@ export class SignalController {
     if (step.kind === "notify") {
       const message = `${decision.summary}: ${step.message}`;
       this.d.guard?.();
+      // On the Deployment: it is what a human has to look at (kubectl describe deployment shows it).
       this.d.events.record(
-        { apiVersion: signal.apiVersion, kind, namespace, name, uid: signal.metadata.uid },
-        "Warning", Reason.EscalatedToHuman, "Escalate", `Deployment ${namespace}/${match.name}: ${message}`,
+        { apiVersion: "apps/v1", kind: "Deployment", namespace, name: match.name, uid: target.metadata?.uid },
+        "Warning", Reason.EscalatedToHuman, "Escalate", `${kind} ${name}: ${message}`,
       );
       return this.record(signal, kindLabel, { phase: "Notified", reason: Reason.EscalatedToHuman, message, verified: decision.verified, target: match.name });
     }

@@ -71,7 +71,7 @@ describe("SignalController: the escalation ladder (restart → scale-up → noti
     await h.reconcile();
     expect(h.created()).toBeUndefined();
     expect(h.status()).toMatchObject({ phase: "Notified", reason: "EscalatedToHuman" });
-    expect(h.events).toEqual([expect.stringMatching(/^Warning EscalatedToHuman AnomalySignal: Deployment team-a\/web: .*s1 \(scale\) was failed/)]);
+    expect(h.events).toEqual([expect.stringMatching(/^Warning EscalatedToHuman Deployment: AnomalySignal lat-3: .*s1 \(scale\) was failed/)]);
   });
 
   it("an effective previous action, another problem, or another kind does not escalate", async () => {
