@@ -28,7 +28,7 @@ export interface Rejudge {
 }
 
 export async function admit(ctx: ActionContext, again?: Rejudge): Promise<Transition> {
-  const { action: a, now, deps } = ctx;
+  const { action: a, deps } = ctx;
   if (a.spec.type === "revert") return admitRevert(ctx, again);
   const ns = a.metadata.namespace;
   // A scale's target and a patch's effect depend on the Deployment as it is, so
