@@ -94,7 +94,8 @@ export class EffectivenessController {
     const service = a.spec.recommendation?.service;
     const vars: QueryVars = { namespace, deployment: target, service: service ?? target };
     const signals = [...this.d.anomalies.list(namespace), ...this.d.rcas.list(namespace)].map(seen);
-    const input = { target, ...(service ? { service } : {}), problem, succeededAt, windowSeconds, now, signals };
+    const own = a.spec.signalRef ? { ownSignal: { kind: a.spec.signalRef.kind, name: a.spec.signalRef.name } } : {};
+    const input = { target, ...(service ? { service } : {}), problem, succeededAt, windowSeconds, now, signals, ...own };
 
     let verdict = judgeEffectiveness(input);
     let metrics = existing?.metrics;

@@ -17,7 +17,7 @@ import { actionName, labelValueOf } from "../remediation/names.ts";
 import { decideForAnomaly, decideForRca, rcaService, type SignalDecision, topCause } from "../remediation/rules.ts";
 import type { Recommendation } from "../api/v1alpha1/remediation-action.ts";
 import { RECOMMENDATION_MAX_CAUSES } from "../api/v1alpha1/remediation-action.ts";
-import type { ProblemKey } from "../remediation/effectiveness.ts";
+import { createdSince, type ProblemKey } from "../remediation/effectiveness.ts";
 import { nextStep, type PreviousAction, type StepDecision, stepOfType } from "../remediation/escalation.ts";
 import type { EffectivePolicy } from "../remediation/policy.ts";
 import { completedAtOf, outcomeOf, problemOfAction, sameProblem } from "./outcomes.ts";
@@ -174,7 +174,7 @@ export class SignalController {
     const problem = problemOfSignal(signal);
     const at = Date.parse(signal.metadata.creationTimestamp as unknown as string) || this.now();
     const last = this.d.actions.list(signal.metadata.namespace)
-      .filter((a) => a.spec.target.name === target && outcomeOf(a) !== undefined && sameProblem(problemOfAction(a), problem) && completedAtOf(a) < at)
+      .filter((a) => a.spec.target.name === target && outcomeOf(a) !== undefined && sameProblem(problemOfAction(a), problem) && createdSince(at, completedAtOf(a)))
       .sort((x, y) => completedAtOf(y) - completedAtOf(x))[0];
     let previous: PreviousAction | undefined;
     if (last) {

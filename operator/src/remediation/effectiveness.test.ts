@@ -18,14 +18,20 @@ describe("judgeEffectiveness", () => {
   });
 
   it("another type, another service, a normal window, or a signal outside the window do not recur", () => {
-    const signals = [anomaly("cpu", 60, "resource"), anomaly("other-svc", 60, "latency", true, "api"), anomaly("fine", 90, "latency", false), anomaly("late", 301, "latency"), anomaly("before", 0, "latency")];
+    const signals = [anomaly("cpu", 60, "resource"), anomaly("other-svc", 60, "latency", true, "api"), anomaly("fine", 90, "latency", false), anomaly("late", 301, "latency"), anomaly("before", -1, "latency")];
     expect(judgeEffectiveness(input({ signals }))).toMatchObject({ state: "Pending", normalWindows: 1 });
     expect(judgeEffectiveness(input({ signals, now: T + 300 * S }))).toMatchObject({ state: "Effective", reason: "NoRecurrence", normalWindows: 1 });
   });
 
-  it("the window includes its last instant and excludes the action's own instant", () => {
+  it("the window includes its last instant; creation times have one-second resolution, so the second the action succeeded in counts", () => {
     expect(judgeEffectiveness(input({ signals: [anomaly("edge", 300, "latency")] }))).toMatchObject({ state: "Ineffective" });
-    expect(judgeEffectiveness(input({ signals: [anomaly("own", 0, "latency")] }))).toMatchObject({ state: "Pending" });
+    const at = T + 400; // the action succeeded 0.4 s into a second; a signal stamped with that second counts
+    expect(judgeEffectiveness(input({ succeededAt: at, signals: [anomaly("same-second", 0, "latency")] }))).toMatchObject({ state: "Ineffective" });
+    expect(judgeEffectiveness(input({ succeededAt: at, signals: [anomaly("second-before", -1, "latency")] }))).toMatchObject({ state: "Pending" });
+  });
+
+  it("the action's own signal is never its recurrence", () => {
+    expect(judgeEffectiveness(input({ signals: [anomaly("own", 0, "latency")], ownSignal: { kind: "AnomalySignal", name: "own" } }))).toMatchObject({ state: "Pending" });
   });
 
   it("an RCA action recurs on an RCA with the same top cause only", () => {
@@ -56,7 +62,7 @@ describe("judgeEffectiveness", () => {
     fc.assert(fc.property(fc.array(sig, { maxLength: 8 }), fc.integer({ min: 0, max: 600 }), (sigs, nowAfter) => {
       const signals = sigs.map((s, i) => anomaly(`s${i}`, s.after, s.type, s.isAnomaly, s.target));
       const v = judgeEffectiveness(input({ signals, now: T + nowAfter * S }));
-      const hit = sigs.some((s) => s.after > 0 && s.after <= 300 && s.type === "latency" && s.isAnomaly && s.target === "web");
+      const hit = sigs.some((s) => s.after >= 0 && s.after <= 300 && s.type === "latency" && s.isAnomaly && s.target === "web");
       if (hit) expect(v).toMatchObject({ state: "Ineffective", reason: "AnomalyRecurred" });
       else expect(v.state).toBe(nowAfter < 300 ? "Pending" : "Effective");
       expect(v.windowEndsAt).toBe(T + 300 * S);

@@ -56,6 +56,8 @@ export interface EffectivenessInput {
   now: number;
   /** Signals of the action's namespace (any; the judgement picks the relevant ones). */
   signals: readonly SignalSeen[];
+  /** The signal the action came from: never its own recurrence. */
+  ownSignal?: { kind: SignalKind; name: string };
   /** The metric checks' verdicts, once the window has ended; empty when the rule has none. */
   metrics?: readonly MetricVerdict[];
 }
@@ -88,13 +90,22 @@ export function recurs(s: SignalSeen, problem: ProblemKey): boolean {
   return problem.kind === "RcaSignal" && (problem.cause === undefined || s.topCause === problem.cause);
 }
 
+/**
+ * Whether a signal created at `at` came after an action that succeeded at
+ * `succeededAt`. Creation times have one-second resolution, so a signal from the
+ * second the action succeeded in counts: the problem reported again that soon is
+ * the likelier reading than a report sent before the action finished.
+ */
+export const createdSince = (at: number, succeededAt: number) => at >= Math.floor(succeededAt / 1000) * 1000;
+
 /** A window that reported nothing wrong: an anomaly signal with isAnomaly false. */
 const isNormal = (s: SignalSeen) => s.kind === "AnomalySignal" && s.isAnomaly === false;
 
 export function judgeEffectiveness(input: EffectivenessInput): EffectivenessVerdict {
   const windowEndsAt = input.succeededAt + input.windowSeconds * 1000;
   const inWindow = input.signals
-    .filter((s) => s.at > input.succeededAt && s.at <= windowEndsAt && aboutTarget(s, input.target, input.service))
+    .filter((s) => createdSince(s.at, input.succeededAt) && s.at <= windowEndsAt && aboutTarget(s, input.target, input.service))
+    .filter((s) => !(input.ownSignal && s.kind === input.ownSignal.kind && s.name === input.ownSignal.name))
     .sort((x, y) => x.at - y.at || x.name.localeCompare(y.name));
   const normalWindows = inWindow.filter(isNormal).length;
   const recurrence = inWindow.find((s) => recurs(s, input.problem));

@@ -24,3 +24,29 @@ describe("actionResult", () => {
     expect(answer.body.message).toBe("PATCH Deployment team-a/web failed: Deployment team-a/web not found");
   });
 });
+
+describe("actionResult: effectiveness in verify answers", () => {
+  const succeeded = (effectiveness?: NonNullable<RemediationAction["status"]>["effectiveness"]): RemediationAction => ({
+    ...failed(""),
+    status: {
+      phase: "Succeeded", reason: "RolloutComplete", message: "verified",
+      verification: { status: "SUCCESS", attempts: 1 },
+      ...(effectiveness ? { effectiveness } : {}),
+    },
+  } as RemediationAction);
+  const verification = (a: RemediationAction) => actionResult(a, "/v1/k8s/patch").body.verification as Record<string, unknown>;
+
+  it("null while unknown (no window yet, or the window still runs)", () => {
+    expect(verification(succeeded())).toMatchObject({ effective: null, effectiveness: null });
+    expect(verification(succeeded({ state: "Pending", windowSeconds: 300, windowEndsAt: "2026-05-01T00:05:00Z" }))).toMatchObject({
+      effective: null, effectiveness: { state: "Pending", window_ends_at: "2026-05-01T00:05:00Z", message: null },
+    });
+  });
+
+  it("true or false once decided, with the reason's message", () => {
+    const no = verification(succeeded({ state: "Ineffective", windowSeconds: 300, windowEndsAt: "2026-05-01T00:05:00Z", message: "AnomalySignal lat-2 showed the problem again" }));
+    expect(no).toMatchObject({ effective: false, effectiveness: { state: "Ineffective", message: "AnomalySignal lat-2 showed the problem again" } });
+    expect(verification(succeeded({ state: "Effective", windowSeconds: 300, windowEndsAt: "2026-05-01T00:05:00Z" })).effective).toBe(true);
+    expect(verification(succeeded({ state: "Unknown", windowSeconds: 300, windowEndsAt: "2026-05-01T00:05:00Z" })).effective).toBeNull();
+  });
+});

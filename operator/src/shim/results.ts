@@ -200,6 +200,15 @@ export function actionResult(a: RemediationAction, route: ActionPath, wait?: Wai
             available_replicas: v.observed?.availableReplicas ?? null,
             desired_replicas: v.observed?.desiredReplicas ?? null,
           },
+          // Whether the action fixed the problem, once its effectiveness window has decided (null until then).
+          effective: st.effectiveness?.state === "Effective" ? true : st.effectiveness?.state === "Ineffective" ? false : null,
+          effectiveness: st.effectiveness
+            ? {
+                state: st.effectiveness.state,
+                window_ends_at: st.effectiveness.windowEndsAt,
+                message: st.effectiveness.message === undefined ? null : redact(st.effectiveness.message),
+              }
+            : null,
         }
       : null,
     warnings: warnings.length > 0 ? warnings : null,
