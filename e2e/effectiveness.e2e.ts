@@ -133,8 +133,8 @@ describe("effectiveness, escalation and notifications", () => {
     expect(byPath["/alertmanager"]).toEqual([expect.objectContaining({ labels: expect.objectContaining({ [ORIGIN_LABEL]: ORIGIN_VALUE, namespace: NS, deployment: "leaky" }) })]);
     expect((byPath["/slack"] as { text: string }).text).toContain("leaky");
     // The Event on the Deployment says the same, for kubectl describe.
-    const events = kubectl(["get", "events", "-n", NS, "--field-selector", "reason=EscalatedToHuman", "-o", "jsonpath={.items[*].regarding.name}"]);
-    expect(events).toContain("leaky");
+    await waitFor("the EscalatedToHuman Event on the Deployment", () =>
+      kubectl(["get", "events", "-n", NS, "--field-selector", "reason=EscalatedToHuman,involvedObject.kind=Deployment", "-o", "jsonpath={.items[*].involvedObject.name}"]).includes("leaky") || undefined, 15_000);
   });
 
   it("three ineffective actions in a row stop automation (RepeatedFailures, notified) until a human resumes it with the annotation", async () => {

@@ -14,7 +14,7 @@ export const SEVERITIES = ["info", "warning", "critical"] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
 export interface Notification {
-  /** CamelCase reason, e.g. AutoReverted, RepeatedFailures, EscalationNotify, CooldownActive. */
+  /** CamelCase reason, e.g. AutoRevertCreated, RepeatedFailures, EscalatedToHuman, CooldownActive. */
   reason: string;
   severity: Severity;
   namespace: string;

@@ -70,7 +70,7 @@ export const remediationActionKind: KindDefinition = {
   plural: "remediationactions",
   singular: "remediationaction",
   shortNames: ["ra", "remediation"],
-  description: "One remediation action on one Deployment, and its audit record: guardrails, approval, execution and verification.",
+  description: "One remediation action on one Deployment, and its audit record: the recommendation it carries out (spec.signalRef, spec.recommendation), the policy values that judged it (status.judgedBy), the approval (spec.approval), pre- and post-state (status.preState, status.verification.observed), verification, effectiveness (status.effectiveness, baseline -> outcome) and the revert that would undo it (status.preState, status.autoRevert, status.revertedBy); see docs/guardrails.md, The audit record.",
   spec: remediationActionSpec,
   status: remediationActionStatus,
   printerColumns: [
