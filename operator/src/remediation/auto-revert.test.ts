@@ -8,7 +8,6 @@ import { undoName } from "./names.ts";
 
 const NOW = Date.parse("2026-01-01T00:10:00Z");
 const REVERT = { scale: "Revert", patch: "Revert" } as const;
-const KEEP = { scale: "Keep", patch: "Keep" } as const;
 const TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
 interface Shape {
@@ -66,7 +65,7 @@ const shapeArb: fc.Arbitrary<Shape> = fc.record({
 });
 const onFailureArb = fc.record({ scale: fc.constantFrom("Revert" as const, "Keep" as const), patch: fc.constantFrom("Revert" as const, "Keep" as const) });
 
-const eligible = (s: Shape, onFailure: typeof REVERT | typeof KEEP | { scale: string; patch: string }) =>
+const eligible = (s: Shape, onFailure: { scale: string; patch: string }) =>
   (s.type === "scale" || s.type === "patch") && !s.dryRun && s.phase === "Failed" && AUTO_REVERT_REASONS.includes(s.reason) && s.reversible === true &&
   !s.autoRevert && !s.revertedBy && onFailure[s.type] === "Revert" && s.ageMs <= AUTO_REVERT_MAX_AGE_MS;
 
