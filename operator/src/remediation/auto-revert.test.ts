@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { dnsSubdomain } from "../api/v1alpha1/meta.ts";
 import { ANNOTATIONS, LABELS, type RemediationAction } from "../api/v1alpha1/objects.ts";
 import { remediationActionSpec } from "../api/v1alpha1/remediation-action.ts";
-import { AUTO_REVERT_MAX_AGE_MS, AUTO_REVERT_REASONS, decideAutoRevert } from "./auto-revert.ts";
+import { AUTO_REVERT_MAX_AGE_MS, AUTO_REVERT_REASONS, decideAutoRevert, mayNeedAutoRevert } from "./auto-revert.ts";
 import { undoName } from "./names.ts";
 
 const NOW = Date.parse("2026-01-01T00:10:00Z");
@@ -116,6 +116,8 @@ describe("decideAutoRevert", () => {
     fc.assert(fc.property(shapeArb, onFailureArb, (shape, onFailure) => {
       const d = decideAutoRevert({ action: failed(shape), onFailure, now: NOW });
       expect(d.create).toBe(eligible(shape, onFailure));
+      // What the operator looks at when it starts covers every undo it may owe.
+      if (d.create) expect(mayNeedAutoRevert(failed(shape), NOW)).toBe(true);
       if (!d.create) return;
       expect(["scale", "patch"]).toContain(shape.type);
       expect(d.revert.spec).toMatchObject({ type: "revert", revertOf: shape.name, target: { name: "web" }, source: "policy-engine", dryRun: false });

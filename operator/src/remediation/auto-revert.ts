@@ -37,6 +37,18 @@ export interface AutoRevertInput {
   reverts?: readonly string[];
 }
 
+/**
+ * A failed action that may still be owed its undo, judged from the action alone
+ * (the policy is the controller's to read): its target is reconciled when the
+ * operator starts, as a target with an open action is, so an undo lost to a
+ * crash is not left waiting for the next event on that target.
+ */
+export function mayNeedAutoRevert(a: RemediationAction, now: number): boolean {
+  const st = a.status;
+  return (a.spec.type === "scale" || a.spec.type === "patch") && !a.spec.dryRun && st?.phase === "Failed" && AUTO_REVERT_REASONS.includes(st.reason ?? "")
+    && !st.autoRevert && !st.revertedBy && st.preState?.reversible === true && now - Date.parse(st.completedAt ?? "") <= AUTO_REVERT_MAX_AGE_MS;
+}
+
 /** Whether `action` gets an undo now, and if so the revert action to create. */
 export function decideAutoRevert({ action: a, onFailure, now, reverts = [] }: AutoRevertInput): AutoRevertDecision {
   const st = a.status ?? {};

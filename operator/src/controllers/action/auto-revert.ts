@@ -11,7 +11,7 @@ import { Reason } from "../../api/v1alpha1/reasons.ts";
 import { isAlreadyExists, isNotFound } from "../../k8s/errors.ts";
 import { failpoint } from "../../k8s/failpoints.ts";
 import { createAction } from "../../k8s/smartops.ts";
-import { AUTO_REVERT_MAX_AGE_MS, type AutoRevertDecision, decideAutoRevert } from "../../remediation/auto-revert.ts";
+import { type AutoRevertDecision, decideAutoRevert, mayNeedAutoRevert } from "../../remediation/auto-revert.ts";
 import { isTransient } from "../reconcile.ts";
 import { policyFor } from "../policies.ts";
 import { type ActionDeps, actionsOfTarget, storeStatus } from "./context.ts";
@@ -20,8 +20,7 @@ import { ref } from "./describe.ts";
 /** The decision for `a` as the caches show it now. */
 export function autoRevertDecision(deps: ActionDeps, a: RemediationAction): AutoRevertDecision {
   // The cheap refusals first: most actions a reconcile sweeps are not failed scales or patches.
-  if (a.status?.phase !== "Failed" || a.status.autoRevert || (a.spec.type !== "scale" && a.spec.type !== "patch")) return { create: false, why: "not a failed scale or patch" };
-  if (!(deps.now() - Date.parse(a.status.completedAt ?? "") <= AUTO_REVERT_MAX_AGE_MS)) return { create: false, why: "failed too long ago" };
+  if (!mayNeedAutoRevert(a, deps.now())) return { create: false, why: "not a recently failed, reversible scale or patch without its undo" };
   const ns = a.metadata.namespace;
   const d = deps.deployments.get(ns, a.spec.target.name);
   const policy = policyFor({ namespace: ns, name: a.spec.target.name, labels: d?.metadata?.labels }, deps.policies, deps.operatorNamespace);
