@@ -38,7 +38,8 @@ afterAll(async () => {
 });
 
 /**
- * A Deployment of `replicas` pods. minReadySeconds keeps a rollout incomplete
+ * A Deployment of `replicas` pods, available. minReadySeconds, set once it is
+ * (so its own pods need not wait it out), keeps the action's rollout incomplete
  * long enough for the test to make a new pod crash-loop (KWOK makes pods Ready
  * at once); `pod` adds to the pod spec.
  */
@@ -50,12 +51,13 @@ async function deploymentOf(namespace: string, name: string, replicas: number, e
       metadata: { name, namespace, labels: { "app.kubernetes.io/name": name } },
       spec: {
         replicas,
-        ...(extra.minReadySeconds ? { minReadySeconds: extra.minReadySeconds } : {}),
         selector: { matchLabels: { app: name } },
         template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image: "registry.invalid/app:1" }], ...extra.pod } },
       },
     },
   });
+  await waitFor(`${namespace}/${name} available`, () => deploymentAvailable(c, namespace, name), 60_000);
+  if (extra.minReadySeconds) kubectl(["-n", namespace, "patch", "deployment", name, "--type", "merge", "-p", JSON.stringify({ spec: { minReadySeconds: extra.minReadySeconds } })]);
   return waitFor(`${namespace}/${name} available`, () => deploymentAvailable(c, namespace, name), 60_000);
 }
 
@@ -124,7 +126,7 @@ function warningEvents(namespace: string, regarding: string, reason: string): Ar
 describe("automatic undo: crash between the failure and the undo", () => {
   it("kill -9 after the failed action's terminal write, before the undo is created; a restarted operator creates exactly one", async () => {
     const ns = NS.kill;
-    await deploymentOf(ns, "kill", 1, { minReadySeconds: 60 });
+    await deploymentOf(ns, "kill", 1, { minReadySeconds: 30 });
     const doomed = await startOperator({ kubeconfig, identity: "autoundo-doomed", env: { SMARTOPS_FAILPOINT: "before-auto-revert" } });
     await applySmartops(c, action(ns, "scale-kill", { type: "scale", target: { name: "kill" }, scale: { replicas: 2 } }));
     const verifying = await waitForPhase(c, ns, "scale-kill", ["Verifying"], 30_000);
@@ -150,7 +152,7 @@ describe("automatic undo: crash between the failure and the undo", () => {
 describe.concurrent("automatic undo", () => {
   it("a patch whose new pods crash-loop: Failed CrashLoopDetected, undone at once, the old template Available again, both actions linked", async () => {
     const ns = NS.crash;
-    const before = await deploymentOf(ns, "crashy", 2, { minReadySeconds: 60 });
+    const before = await deploymentOf(ns, "crashy", 2, { minReadySeconds: 30 });
     await applySmartops(c, action(ns, "patch-crashy", {
       type: "patch", target: { name: "crashy" },
       patch: { merge: JSON.stringify({ spec: { template: { metadata: { annotations: { "example.com/variant": "crashing" } } } } }) },
@@ -202,7 +204,7 @@ describe.concurrent("automatic undo", () => {
 
   it("onFailure Keep: the failed patch stays, no undo is created", async () => {
     const ns = NS.keep;
-    await deploymentOf(ns, "kept", 1, { minReadySeconds: 60 });
+    await deploymentOf(ns, "kept", 1, { minReadySeconds: 30 });
     await applySmartops(c, action(ns, "patch-kept", {
       type: "patch", target: { name: "kept" },
       patch: { merge: JSON.stringify({ spec: { template: { metadata: { annotations: { "example.com/variant": "crashing" } } } } }) },

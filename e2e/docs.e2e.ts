@@ -28,6 +28,7 @@ const COVERED = [
   "docs/runbooks/rbac-forbidden.md",
   "docs/runbooks/restart-loops.md",
   "docs/runbooks/verification-timeouts.md",
+  "docs/runbooks/action-reverted.md",
   "docs/shim.md",
   "docs/deployment.md",
 ];
