@@ -31,6 +31,7 @@ beforeAll(async () => {
   }
   installOperatorRbac();
   kubeconfig = await serviceAccountKubeconfig(c, OPERATOR_NAMESPACE, "smartops-operator");
+  op = await startOperator({ kubeconfig, identity: "autoundo" });
 }, 300_000);
 
 afterAll(async () => {
@@ -127,6 +128,8 @@ describe("automatic undo: crash between the failure and the undo", () => {
   it("kill -9 after the failed action's terminal write, before the undo is created; a restarted operator creates exactly one", async () => {
     const ns = NS.kill;
     await deploymentOf(ns, "kill", 1, { minReadySeconds: 30 });
+    await op?.stop();
+    op = undefined;
     const doomed = await startOperator({ kubeconfig, identity: "autoundo-doomed", env: { SMARTOPS_FAILPOINT: "before-auto-revert" } });
     await applySmartops(c, action(ns, "scale-kill", { type: "scale", target: { name: "kill" }, scale: { replicas: 2 } }));
     const verifying = await waitForPhase(c, ns, "scale-kill", ["Verifying"], 30_000);
@@ -140,8 +143,8 @@ describe("automatic undo: crash between the failure and the undo", () => {
     expect((await listActions(c, ns)).filter((a) => a.spec.revertOf === "scale-kill")).toEqual([]);
     expect((await read(ns, "kill")).spec?.replicas).toBe(2);
 
-    // The operator that serves the rest of the file: its reconcile of the target finds the undo missing.
-    op = await startOperator({ kubeconfig, identity: "autoundo" });
+    // The operator that serves the rest of the file: its first reconcile of the target finds the undo missing.
+    op = await startOperator({ kubeconfig, identity: "autoundo-after-crash" });
     const { revert } = await undoneBy(ns, "scale-kill");
     expect(revert.status?.phase, revert.status?.message).toBe("Succeeded");
     expect((await read(ns, "kill")).spec?.replicas).toBe(1);
