@@ -26,6 +26,7 @@ export const replicasArb = fc
 export function policySpecArb(opts: { pausedPercent?: number } = {}): fc.Arbitrary<GuardrailPolicySpec> {
   const pausedPercent = opts.pausedPercent ?? 15;
   return fc.record({
+    mode: fc.constant("Enforce" as const),
     paused: fc.oneof({ arbitrary: fc.constant(true), weight: pausedPercent }, { arbitrary: fc.constant(false), weight: 100 - pausedPercent }),
     targets: fc.constant({}),
     replicas: replicasArb,
@@ -64,7 +65,7 @@ export function policySpecArb(opts: { pausedPercent?: number } = {}): fc.Arbitra
       blockExpirySeconds: fc.option(fc.integer({ min: 60, max: 86400 }), { nil: undefined }),
     }, { requiredKeys: ["ladders", "maxConsecutiveFailures"] }),
     allowedActions: fc.option(fc.subarray([...ACTION_TYPES]), { nil: undefined, freq: 2 }),
-  }, { requiredKeys: ["paused", "targets", "replicas", "cooldownSeconds", "rateLimits", "patch", "approval", "signals", "onFailure", "effectiveness", "escalation"] });
+  }, { requiredKeys: ["mode", "paused", "targets", "replicas", "cooldownSeconds", "rateLimits", "patch", "approval", "signals", "onFailure", "effectiveness", "escalation"] });
 }
 
 export function policyObjectsArb(maxLength = 4): fc.Arbitrary<PolicyObject[]> {
