@@ -63,7 +63,7 @@ export async function run(inv: Invocation, c: PluginClient, io: Io): Promise<num
       return 0;
     }
     case "explain": {
-      const e = explain(await getAction(c, ns, inv.args[0]!), io.now());
+      const e = explain(await getAction(c, ns, inv.args[0]!));
       print(io, inv, e, () => renderExplanation(e, io.now(), io.paint));
       return 0;
     }

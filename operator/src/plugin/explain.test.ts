@@ -26,7 +26,7 @@ const scale: Action = {
 
 describe("explain", () => {
   it("says the signal and rule, the policies and the values that judged it, approval, intent, pre-state, verification, effectiveness and the undo", () => {
-    const text = renderExplanation(explain(scale, T0 + 200_000), T0 + 200_000);
+    const text = renderExplanation(explain(scale), T0 + 200_000);
     expect(text).toBe([
       "Action:           shop/scale-web-1: scale 2→3, source closed-loop, created 3m20s ago (2026-03-01T10:00:00Z)",
       "Target:           Deployment shop/web",
@@ -48,7 +48,7 @@ describe("explain", () => {
   });
 
   it("-o json carries the same parts as fields", () => {
-    const e = explain(scale, T0);
+    const e = explain(scale);
     expect(e).toMatchObject({ policies: ["shop/default"], decision: "Approved by alice", outcome: { phase: "Succeeded" }, undo: { possible: true, command: "kubectl smartops revert scale-web-1 -n shop" } });
   });
 

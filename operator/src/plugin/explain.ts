@@ -19,7 +19,7 @@ export interface Explanation {
   intent?: string;
   preState?: string;
   verification?: string;
-  effectiveness?: { state: string; summary: string };
+  effectiveness?: { state: string; windowEndsAt: string; summary: string };
   undo: { possible: boolean; how: string; command?: string };
 }
 
@@ -84,19 +84,18 @@ function describeVerification(a: Action): string | undefined {
   return `${v.status}${v.attempts !== undefined ? ` after ${v.attempts} attempt${v.attempts === 1 ? "" : "s"}` : ""}${v.message ? `: ${v.message}` : ""}${observed}`;
 }
 
-function describeEffectiveness(a: Action, now: number): Explanation["effectiveness"] {
+function describeEffectiveness(a: Action): Explanation["effectiveness"] {
   const e = a.status?.effectiveness;
   if (!e) return undefined;
   const cond = a.status?.conditions?.find((c) => c.type === "Effective");
   const parts: string[] = [];
   if (cond?.reason) parts.push(cond.reason);
-  if (e.state === "Pending") parts.push(`window ends in ${humanDuration(Date.parse(e.windowEndsAt) - now)} (${e.windowEndsAt})`);
-  else parts.push(`window of ${e.windowSeconds}s ended ${e.windowEndsAt}`);
+  if (e.state !== "Pending") parts.push(`window of ${e.windowSeconds}s ended ${e.windowEndsAt}`);
   if (e.recurrence) parts.push(`recurred: ${e.recurrence.kind} ${e.recurrence.name}${e.recurrence.at ? ` at ${e.recurrence.at}` : ""}`);
   if (e.normalWindows) parts.push(`${e.normalWindows} normal window${e.normalWindows === 1 ? "" : "s"}`);
   for (const m of e.metrics ?? []) parts.push(`metric ${m.query}: ${m.message ?? `${m.baseline ?? "?"} → ${m.outcome ?? "?"} (${m.comparison} ${m.threshold})`}`);
   if (e.message) parts.push(e.message);
-  return { state: e.state, summary: parts.join("; ") };
+  return { state: e.state, windowEndsAt: e.windowEndsAt, summary: parts.join("; ") };
 }
 
 /** What would undo the action, and the command that does. */
@@ -119,7 +118,7 @@ export function undoOf(a: Action): Explanation["undo"] {
   };
 }
 
-export function explain(a: Action, now: number): Explanation {
+export function explain(a: Action): Explanation {
   const s = a.spec;
   const approval = s.approval
     ? `${s.approval.decision} by ${s.approval.approvedBy}${s.approval.decidedAt ? ` at ${s.approval.decidedAt}` : ""}${s.approval.reason ? `: ${s.approval.reason}` : ""}`
@@ -150,7 +149,7 @@ export function explain(a: Action, now: number): Explanation {
     ...optional("intent", describeIntent(a)),
     ...optional("preState", describePreState(a)),
     ...optional("verification", describeVerification(a)),
-    ...optional("effectiveness", describeEffectiveness(a, now)),
+    ...optional("effectiveness", describeEffectiveness(a)),
     undo: undoOf(a),
   };
 }
@@ -181,7 +180,12 @@ export function renderExplanation(e: Explanation, now: number, p: Paint = paint(
   add("Intent", e.intent);
   add("Pre-state", e.preState);
   add("Verification", e.verification);
-  if (e.effectiveness) add("Effectiveness", `${p(effectivenessTone(e.effectiveness.state), e.effectiveness.state)}${e.effectiveness.summary ? ` — ${e.effectiveness.summary}` : ""}`);
+  if (e.effectiveness) {
+    const eff = e.effectiveness;
+    // Relative time only in the text: -o json|yaml must not change from one second to the next.
+    const window = eff.state === "Pending" ? `window ends in ${humanDuration(Date.parse(eff.windowEndsAt) - now)} (${eff.windowEndsAt})` : "";
+    add("Effectiveness", `${p(effectivenessTone(eff.state), eff.state)} — ${[eff.summary, window].filter((x) => x).join("; ")}`);
+  }
   add("Undo", e.undo.how);
   add("Undo with", e.undo.command);
   const width = Math.max(...lines.map(([l]) => l.length)) + 2;
