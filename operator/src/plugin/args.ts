@@ -12,7 +12,7 @@ export class UsageError extends Error {
   }
 }
 
-type Flag = "namespace" | "all-namespaces" | "output" | "reason" | "selector" | "no-wait" | "timeout";
+type Flag = "namespace" | "all-namespaces" | "output" | "reason" | "selector" | "no-wait" | "timeout" | "filename" | "since" | "mode";
 
 interface CommandSpec {
   usage: string;
@@ -89,6 +89,15 @@ export const COMMANDS: Record<string, CommandSpec> = {
     flags: ["namespace", "reason", "no-wait", "timeout", "output"],
     examples: ["kubectl smartops revert scale-erp-simulator-x7k2p -n smartops-dev --reason 'did not help'"],
   },
+  "what-if": {
+    usage: "what-if -f policy.yaml [--since 24h] [--mode replace|beside]",
+    summary: "What a candidate GuardrailPolicy would have done with the signals and actions still in the cluster",
+    description:
+      "Replays the signals and actions in time order through the operator's own decisions (signal rules, policy combination, guardrails) with the candidate policies in place of the current ones of the same name (--mode replace, the default) or beside all of them (--mode beside: a candidate can then only tighten). Inputs that depended on the cluster then (replicas, the fields a patch changed, an escalation step) come from what each action recorded; each row says where one was missing. Prints each event's recorded decision beside the candidate's, then a summary. Changes nothing.",
+    args: { min: 0, max: 0 },
+    flags: ["namespace", "all-namespaces", "output", "filename", "since", "mode"],
+    examples: ["kubectl smartops what-if -f stricter-policy.yaml -n smartops-dev", "kubectl smartops what-if -f policy.yaml -A --since 7d --mode beside -o json"],
+  },
 };
 
 export interface Invocation {
@@ -103,6 +112,10 @@ export interface Invocation {
   selector?: string;
   wait: boolean;
   timeoutMs: number;
+  filename?: string;
+  /** what-if: how far back (ms); default 24 h. */
+  sinceMs?: number;
+  mode?: "replace" | "beside";
 }
 
 export type Parsed = { kind: "help"; command?: string } | { kind: "run"; invocation: Invocation };
@@ -118,14 +131,17 @@ const OPTIONS = {
   "no-wait": { type: "boolean" },
   timeout: { type: "string" },
   help: { type: "boolean", short: "h" },
+  filename: { type: "string", short: "f" },
+  since: { type: "string" },
+  mode: { type: "string" },
 } as const;
 
-/** 90s, 5m, 1h, or plain seconds. */
+/** 90s, 5m, 1h, 7d, or plain seconds. */
 export function parseDuration(text: string): number {
-  const m = /^(\d+)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`invalid duration ${JSON.stringify(text)}: use e.g. 90s, 5m, 1h`);
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`invalid duration ${JSON.stringify(text)}: use e.g. 90s, 5m, 1h, 7d`);
   const n = Number(m[1]);
-  return n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? "s"] ?? 1000);
+  return n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? "s"] ?? 1000);
 }
 
 export function parse(argv: readonly string[]): Parsed {
@@ -148,7 +164,7 @@ export function parse(argv: readonly string[]): Parsed {
   if (values.help) return { kind: "help", command };
   if (args.length < spec.args.min) throw new UsageError(`${command}: missing argument: ${spec.usage}`, command);
   if (args.length > spec.args.max) throw new UsageError(`${command}: unexpected argument ${JSON.stringify(args[spec.args.max])}: ${spec.usage}`, command);
-  const given: Flag[] = (["namespace", "all-namespaces", "output", "reason", "selector", "no-wait", "timeout"] as const).filter((f) => values[f] !== undefined);
+  const given: Flag[] = (["namespace", "all-namespaces", "output", "reason", "selector", "no-wait", "timeout", "filename", "since", "mode"] as const).filter((f) => values[f] !== undefined);
   for (const f of given) if (!spec.flags.includes(f)) throw new UsageError(`${command}: unknown flag --${f}`, command);
   const output = values.output ?? "table";
   if (!(OUTPUT_FORMATS as readonly string[]).includes(output)) throw new UsageError(`${command}: -o ${output}: use one of ${OUTPUT_FORMATS.join(", ")}`, command);
@@ -156,6 +172,8 @@ export function parse(argv: readonly string[]): Parsed {
   if (command === "reject" && !values.reason?.trim()) throw new UsageError("reject: --reason is required: say why, for the audit trail", command);
   if (command === "pause" && !values.reason?.trim()) throw new UsageError("pause: --reason is required: say why, it is recorded on the pause", command);
   if (command === "resume" && args.length === 1 && values.selector !== undefined) throw new UsageError("resume: give a Deployment or --selector, not both", command);
+  if (command === "what-if" && !values.filename) throw new UsageError("what-if: -f policy.yaml is required: the candidate GuardrailPolicy", command);
+  if (values.mode !== undefined && values.mode !== "replace" && values.mode !== "beside") throw new UsageError(`${command}: --mode ${values.mode}: use replace or beside`, command);
   return {
     kind: "run",
     invocation: {
@@ -170,6 +188,9 @@ export function parse(argv: readonly string[]): Parsed {
       ...(values.selector !== undefined ? { selector: values.selector } : {}),
       wait: !values["no-wait"],
       timeoutMs: values.timeout !== undefined ? parseDuration(values.timeout) : 300_000,
+      ...(values.filename !== undefined ? { filename: values.filename } : {}),
+      ...(values.since !== undefined ? { sinceMs: parseDuration(values.since) } : {}),
+      ...(values.mode !== undefined ? { mode: values.mode as "replace" | "beside" } : {}),
     },
   };
 }
@@ -188,6 +209,9 @@ const FLAG_HELP: Record<Flag, string> = {
   selector: "  -l, --selector labels  Deployments by label, kubectl syntax (a=b,c!=d,e in (f,g))",
   "no-wait": "      --no-wait          return once the revert is created",
   timeout: "      --timeout 5m       how long to wait for the outcome (default 5m)",
+  filename: "  -f, --filename path    the candidate GuardrailPolicy (YAML or JSON; several documents allowed)",
+  since: "      --since 24h        how far back to replay (default 24h)",
+  mode: "      --mode replace     replace the current policies of the same name (default), or add beside them",
 };
 
 export function help(command?: string): string {

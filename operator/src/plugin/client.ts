@@ -4,9 +4,9 @@
 // calls the commands make, through the operator's pooled transport. Commands see
 // only the PluginClient interface, so they are unit-tested against a fake.
 import * as k8s from "@kubernetes/client-node";
-import type { GuardrailPolicy } from "../api/v1alpha1/objects.ts";
+import type { GuardrailPolicy, Signal } from "../api/v1alpha1/objects.ts";
 import { KubeApiError } from "../k8s/errors.ts";
-import { collectionPath, DEPLOYMENTS, GUARDRAIL_POLICIES, objectPath, REMEDIATION_ACTIONS, type Resource } from "../k8s/resources.ts";
+import { ANOMALY_SIGNALS, collectionPath, DEPLOYMENTS, GUARDRAIL_POLICIES, objectPath, RCA_SIGNALS, REMEDIATION_ACTIONS, type Resource } from "../k8s/resources.ts";
 import { KubeTransport } from "../k8s/transport.ts";
 import type { Action } from "./views.ts";
 
@@ -32,6 +32,9 @@ export interface PluginClient {
   deletePolicy(namespace: string, name: string): Promise<void>;
   getDeployment(namespace: string, name: string): Promise<DeploymentInfo>;
   annotateDeployment(namespace: string, name: string, annotations: Record<string, string>): Promise<void>;
+  /** Both signal kinds. */
+  listSignals(namespace: string | undefined): Promise<Signal[]>;
+  listDeployments(namespace: string | undefined): Promise<DeploymentInfo[]>;
   /** The user the API server sees (what `kubectl auth whoami` prints). */
   whoami(): Promise<string>;
   /** A SelfSubjectAccessReview: may the current user do this? */
@@ -105,6 +108,13 @@ export function httpClient(o: ConnectOptions): { client: PluginClient; close: ()
     annotateDeployment: async (ns, name, annotations) => {
       await json("patch_deployment", "PATCH", objectPath(DEPLOYMENTS, ns, name), { metadata: { annotations } }, write, merge);
     },
+    listSignals: async (ns) => [
+      ...(await list<Signal>(ANOMALY_SIGNALS, ns)).map((x) => ({ ...x, kind: "AnomalySignal" }) as Signal),
+      ...(await list<Signal>(RCA_SIGNALS, ns)).map((x) => ({ ...x, kind: "RcaSignal" }) as Signal),
+    ],
+    listDeployments: async (ns) =>
+      (await list<{ metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string> } }>(DEPLOYMENTS, ns))
+        .map((d) => ({ name: d.metadata.name, namespace: d.metadata.namespace, labels: d.metadata.labels ?? {}, annotations: d.metadata.annotations ?? {} })),
     whoami: async () => {
       const r = await json<{ status?: { userInfo?: { username?: string } } }>("create_selfsubjectreview", "POST", collectionPath(SELF_SUBJECT_REVIEWS), {
         apiVersion: "authentication.k8s.io/v1",

@@ -1,7 +1,7 @@
 // The commands against an in-memory PluginClient: what they write, and the
 // errors a user gets when the cluster refuses.
 import { describe, expect, it } from "vitest";
-import type { GuardrailPolicy } from "../api/v1alpha1/objects.ts";
+import type { GuardrailPolicy, Signal } from "../api/v1alpha1/objects.ts";
 import { KubeApiError } from "../k8s/errors.ts";
 import { parse } from "./args.ts";
 import type { DeploymentInfo, PluginClient } from "./client.ts";
@@ -42,6 +42,9 @@ class FakeClient implements PluginClient {
     return a;
   };
   listPolicies = async () => [...this.policies.values()];
+  signals: Signal[] = [];
+  listSignals = async (ns: string | undefined) => this.signals.filter((x) => !ns || x.metadata.namespace === ns);
+  listDeployments = async (ns: string | undefined) => [...this.deployments.values()].filter((d) => !ns || d.namespace === ns);
   getPolicy = async (ns: string, name: string) => {
     const p = this.policies.get(`${ns}/${name}`);
     if (!p) throw notFound("guardrailpolicy");

@@ -6,7 +6,9 @@ import type { GuardrailPolicy } from "../api/v1alpha1/objects.ts";
 import { isAlreadyExists, isNotFound, KubeApiError } from "../k8s/errors.ts";
 import { REMEDIATION_ACTIONS } from "../k8s/resources.ts";
 import { DEFAULT_POLICY_SPEC, type PolicyObject } from "../remediation/policy.ts";
+import { readFileSync } from "node:fs";
 import type { Invocation } from "./args.ts";
+import { candidatePolicies, whatIf, whatIfTable } from "./what-if.ts";
 import type { PluginClient } from "./client.ts";
 import { explain, renderExplanation } from "./explain.ts";
 import { type Paint, phaseTone, renderTable, serialise } from "./format.ts";
@@ -78,6 +80,8 @@ export async function run(inv: Invocation, c: PluginClient, io: Io): Promise<num
       return inv.args.length === 1 ? resumeDeployment(inv, c, io, ns) : resumePause(inv, c, io, ns);
     case "revert":
       return revert(inv, c, io, ns);
+    case "what-if":
+      return whatIfCommand(inv, c, io, ns, scope);
     default:
       throw new CommandError(`unknown command ${inv.command}`);
   }
@@ -244,4 +248,24 @@ async function revert(inv: Invocation, c: PluginClient, io: Io, ns: string): Pro
   const phase = current.status!.phase!;
   print(io, inv, current, () => `remediationaction.smartops.io/${revertName} ${io.paint(phaseTone(phase), phase)}${current.status?.reason ? ` (${current.status.reason})` : ""}: ${current.status?.message ?? changeOf(current)}\n`);
   return phase === "Succeeded" ? 0 : 1;
+}
+
+async function whatIfCommand(inv: Invocation, c: PluginClient, io: Io, ns: string, scope: string | undefined): Promise<number> {
+  let text: string;
+  try {
+    text = readFileSync(inv.filename!, "utf8");
+  } catch (err) {
+    throw new CommandError(`cannot read ${inv.filename}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const candidate = candidatePolicies(text, inv.filename!, ns);
+  // Policies in the operator's namespace may cover others: read them too.
+  const [signals, actions, policies, deployments] = await Promise.all([
+    c.listSignals(scope), c.listActions(scope),
+    scope === undefined ? c.listPolicies(undefined) : Promise.all([c.listPolicies(scope), scope === io.operatorNamespace ? [] : c.listPolicies(io.operatorNamespace).catch(() => [])]).then((x) => x.flat()),
+    c.listDeployments(scope),
+  ]);
+  const result = whatIf({ signals, actions, policies, deployments }, candidate, { since: io.now() - (inv.sinceMs ?? 86_400_000), mode: inv.mode ?? "replace", operatorNamespace: io.operatorNamespace });
+  const t = whatIfTable(result, inv.allNamespaces);
+  print(io, inv, { kind: "WhatIf", mode: inv.mode ?? "replace", candidate: candidate.map((p) => `${p.metadata.namespace}/${p.metadata.name}`), ...result }, () => `${renderTable(t.headers, t.rows, io.paint)}\n${t.summary}\n`);
+  return 0;
 }

@@ -274,6 +274,7 @@ const LONGEST_LADDER: GuardrailPolicySpec["escalation"]["ladders"]["anomaly"] = 
  */
 export function pausePolicy(opts: { namespace: string; selector?: LabelSelector; by: string; at: Date; reason?: string; selectorText?: string }): GuardrailPolicy {
   const spec: GuardrailPolicySpec = {
+    mode: "Enforce",
     paused: true,
     targets: opts.selector ? { selector: opts.selector } : {},
     replicas: { min: 0, max: 1000, maxStep: 1000 },
