@@ -22,6 +22,7 @@ import { eventRecorder } from "./k8s/events.ts";
 import { leaseClient } from "./k8s/leases.ts";
 import { ANOMALY_SIGNALS, DEPLOYMENTS, GUARDRAIL_POLICIES, PODS, RCA_SIGNALS, REMEDIATION_ACTIONS, REPLICASETS, type Resource } from "./k8s/resources.ts";
 import { Informer } from "./runtime/informer.ts";
+import { DEFAULT_OWNERSHIP, type OwnershipSettings } from "./controllers/action/field-owners.ts";
 import { LeaderElector } from "./runtime/leader-election.ts";
 import { Manager } from "./runtime/manager.ts";
 import { queueMetrics, reconcileMetrics } from "./telemetry/queue-metrics.ts";
@@ -47,6 +48,8 @@ export interface OperatorConfig {
   notifications?: NotifyConfig;
   /** Reads a metric check's query from Prometheus; unset when none is configured (checks then end Unknown). */
   measure?: MeasureMetric;
+  /** The field manager of the operator's writes and how Argo CD tracks resources; unset: smartops-operator, annotation. */
+  ownership?: OwnershipSettings;
 }
 
 type InformerView = Pick<Informer<KubernetesObject>, "hasSynced" | "listError" | "lastEventAgeMs">;
@@ -80,7 +83,8 @@ export interface RunningOperator {
 }
 
 export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<RunningOperator> {
-  const { api, transport } = connect(loadKubeConfig(cfg.kubeconfig));
+  const ownership = cfg.ownership ?? DEFAULT_OWNERSHIP;
+  const { api, transport } = connect(loadKubeConfig(cfg.kubeconfig), ownership.fieldManager);
   const informer = <T extends KubernetesObject>(r: Resource) =>
     new Informer<T>({ api, resource: r, namespace: cfg.watchNamespace || undefined, resyncPeriodMs: cfg.resyncPeriodMs, logger: log.child({ informer: r.plural }) });
   const inf: Informers = {
@@ -112,7 +116,7 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
   const manager = new Manager({ log, queueMetrics, reconcileMetrics });
   manager.add(actionControllerSpec(new ActionController({
     ...common, actions: inf.actions, deployments: inf.deployments, pods: inf.pods, replicaSets: inf.replicaSets, policies: inf.policies,
-    onTerminal: (a) => observeLoopDuration(a, inf),
+    onTerminal: (a) => observeLoopDuration(a, inf), ownership,
   }), inf, cfg.workers.actions));
   manager.add(signalControllerSpec(new SignalController({
     ...common, anomalies: inf.anomalies, rcas: inf.rcas, actions: inf.actions, deployments: inf.deployments, policies: inf.policies,

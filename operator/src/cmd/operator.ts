@@ -4,7 +4,9 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { measureCheck, prometheusClientFromEnv, prometheusEnv } from "../k8s/prometheus.ts";
+import { FIELD_MANAGER } from "../k8s/client.ts";
 import { loadNotifyConfig } from "../notify/config.ts";
+import { ARGOCD_TRACKING_MODES } from "../remediation/gitops.ts";
 import { renderQuery } from "../remediation/metric-check.ts";
 import { runOperator, type OperatorConfig } from "../operator.ts";
 import { createLogger } from "../telemetry/logger.ts";
@@ -30,6 +32,9 @@ const env = z.object({
   SMARTOPS_POLICY_WORKERS: z.coerce.number().int().min(1).max(16).default(1),
   SMARTOPS_RESYNC_SECONDS: seconds.default(600),
   SMARTOPS_MAX_EVENT_AGE_SECONDS: seconds.default(900),
+  // The field manager of every write to a Deployment (managedFields name it), and how Argo CD tracks what it applies.
+  SMARTOPS_FIELD_MANAGER: z.string().min(1).max(128).regex(/^[\x21-\x7e][\x20-\x7e]*$/, "must be printable ASCII").default(FIELD_MANAGER),
+  SMARTOPS_ARGOCD_TRACKING: z.enum(ARGOCD_TRACKING_MODES).default("annotation"),
   ...prometheusEnv,
 });
 
@@ -64,6 +69,7 @@ const config: OperatorConfig = {
   workers: { actions: e.SMARTOPS_ACTION_WORKERS, signals: e.SMARTOPS_SIGNAL_WORKERS, policies: e.SMARTOPS_POLICY_WORKERS },
   resyncPeriodMs: e.SMARTOPS_RESYNC_SECONDS * 1000,
   maxEventAgeMs: e.SMARTOPS_MAX_EVENT_AGE_SECONDS * 1000,
+  ownership: { fieldManager: e.SMARTOPS_FIELD_MANAGER, argoCdTracking: e.SMARTOPS_ARGOCD_TRACKING },
   ...(notify.config ? { notifications: notify.config } : {}),
   ...(prometheus
     ? {

@@ -54,6 +54,10 @@ export const BlockReason = {
   TargetChangedSinceAction: "TargetChangedSinceAction",
   /** Automatic actions on a target whose last actions failed or were ineffective, N in a row, until a human resumes it. */
   RepeatedFailures: "RepeatedFailures",
+  /** A scale or patch (by default) of a Deployment Argo CD or Flux applies from Git: the next sync would revert it. */
+  ManagedByGitOps: "ManagedByGitOps",
+  /** A scale or patch would change a field a protected field manager (GitOps controller, Helm, or one the policy lists) owns. */
+  FieldOwnedByOtherManager: "FieldOwnedByOtherManager",
 } as const;
 export type BlockReasonName = (typeof BlockReason)[keyof typeof BlockReason];
 
@@ -95,6 +99,8 @@ export const Reason = {
   AutoRevertCreated: "AutoRevertCreated",
   /** A signal whose ladder step is notify: no action, a human is told. */
   EscalatedToHuman: "EscalatedToHuman",
+  /** An action allowed on a GitOps-managed Deployment: the change is drift from Git (Warning Event on the Deployment). */
+  GitOpsDrift: "GitOpsDrift",
   /** The previous action for this service and signal kind did not work: the ladder's next step was taken. */
   Escalated: "Escalated",
   // Signals
