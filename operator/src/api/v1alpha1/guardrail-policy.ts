@@ -112,6 +112,31 @@ const ladder = z
 
 const revertOrKeep = z.enum(["Revert", "Keep"]);
 
+/**
+ * How long terminal objects of the covered namespaces stay in etcd; unset fields
+ * keep the operator's settings. Where several policies set one, the longest TTL
+ * and the largest count win (deleting less is the safe side).
+ */
+export const retention = z
+  .object({
+    signals: z
+      .object({
+        ttlSeconds: z.int32().min(60).max(31536000).optional().describe("Seconds a terminal signal is kept after its creation."),
+        maxPerNamespace: z.int32().min(1).max(1000000).optional().describe("Most terminal signals kept per namespace and kind (the newest)."),
+      })
+      .strict()
+      .optional(),
+    actions: z
+      .object({
+        ttlSeconds: z.int32().min(60).max(31536000).optional().describe("Seconds a terminal action is kept after it completed."),
+        maxPerTarget: z.int32().min(1).max(100000).optional().describe("Most terminal actions kept per Deployment (the newest)."),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .describe("Retention of terminal signals and actions in the policy's namespaces (docs/deployment.md#retention). Never shortens what a guardrail, effectiveness or undo window, an approval or an unwritten audit record needs.");
+
 export const guardrailPolicySpec = z
   .object({
     paused: z.boolean().default(false).describe("Kill switch: when true no action on a covered target is executed; they end Blocked with reason PolicyPaused."),
@@ -236,6 +261,7 @@ export const guardrailPolicySpec = z
       .strict()
       .default({ ladders: { anomaly: [...DEFAULT_LADDER], rca: [...DEFAULT_LADDER] }, maxConsecutiveFailures: 3 })
       .describe("What happens when actions do not work: the next step of a ladder, then a block."),
+    retention: retention.optional(),
     allowedActions: z
       .array(actionType)
       .max(4)
