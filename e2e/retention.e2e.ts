@@ -85,14 +85,18 @@ describe("retention with short TTLs", () => {
       SMARTOPS_RETENTION_DELETES_PER_SECOND: "5",
     });
 
+    // Nothing needs this one: a signal of a normal window, ignored before any effectiveness window opened.
+    await applySmartops(c, anomaly(NS, "normal-1", { service: "web", type: "latency", isAnomaly: false }));
+    await waitFor("normal-1 ignored", async () => (await c.custom.getNamespacedCustomObject({ group: "smartops.io", version: "v1alpha1", namespace: NS, plural: "anomalysignals", name: "normal-1" }) as Signal).status?.phase === "Ignored", 30_000);
+    await new Promise((r) => setTimeout(r, 1100)); // creation times have one-second resolution
+
     await applySmartops(c, action(NS, "restart-1", { type: "restart", target: { name: "web" } }));
     expect((await waitForPhase(c, NS, "restart-1")).status?.phase).toBe("Succeeded");
     await applySmartops(c, action(NS, "scale-1", { type: "scale", target: { name: "web" }, scale: { replicas: 3 } }));
     const scaled = await waitForPhase(c, NS, "scale-1");
     expect(scaled.status?.phase, scaled.status?.message).toBe("Succeeded");
-    // Nothing needs these: a blocked action on a missing Deployment, an ignored signal.
+    // Nothing needs this either: a blocked action on a missing Deployment (it changed nothing, so no cooldown reads it).
     await applySmartops(c, action(NS, "ghost-1", { type: "scale", target: { name: "ghost" }, scale: { replicas: 3 } }));
-    await applySmartops(c, anomaly(NS, "normal-1", { service: "web", type: "latency", isAnomaly: false }));
     expect((await waitForPhase(c, NS, "ghost-1")).status?.phase).toBe("Blocked");
 
     await waitFor("ghost-1 and normal-1 pruned", async () => !(await exists("remediationactions", NS, "ghost-1")) && !(await exists("anomalysignals", NS, "normal-1")), 60_000, 500);

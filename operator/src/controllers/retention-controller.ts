@@ -102,6 +102,7 @@ export class RetentionController {
         effectivenessPending: effPending,
         ...(effPending && Number.isFinite(completed) ? { effectivenessSince: completed } : {}),
         executed: executedAndFinished(a),
+        changed: !a.spec.dryRun && a.status?.intent?.recordedAt !== undefined,
         undoable: executedAndFinished(a) && a.status?.preState?.reversible === true && !a.status?.revertedBy,
         ...(a.spec.type === "revert" && isOpenAction(a) && a.spec.revertOf ? { openRevertOf: a.spec.revertOf } : {}),
         ...(a.spec.signalRef ? { signal: { kind: a.spec.signalRef.kind, name: a.spec.signalRef.name } } : {}),

@@ -9,7 +9,7 @@ const S: RetentionSettings = { signals: { ttlSeconds: 3600, maxPerNamespace: 100
 function act(name: string, agoMs: number, extra: Partial<ActionFacts> = {}): ActionFacts {
   return {
     kind: "RemediationAction", namespace: "ns", name, uid: `${name}-uid`, resourceVersion: "1", target: "web",
-    terminal: true, completedAt: NOW - agoMs, auditPending: false, effectivenessPending: false, executed: false, undoable: false,
+    terminal: true, completedAt: NOW - agoMs, auditPending: false, effectivenessPending: false, executed: false, changed: true, undoable: false,
     guardWindowMs: 3_600_000, keepExecuted: 0, ...extra,
   };
 }
@@ -41,13 +41,14 @@ describe("planRetention: what goes", () => {
       act("audit", 10 * DAY, { auditPending: true }),
       act("judging", 10 * DAY, { effectivenessPending: true }),
       act("cooldown", 3 * 3600_000, { guardWindowMs: 86_400_000 }),
+      act("blocked-in-cooldown", 3 * 3600_000, { guardWindowMs: 86_400_000, changed: false }),
       act("undoable", 3 * 3600_000, { undoable: true, executed: true }),
       act("undone-later", 3 * 3600_000 + 1, { executed: true }),
       act("revert-1", 60_000, { terminal: false, openRevertOf: "undone-later" }),
       act("gone", 10 * DAY),
     ], [], { ...S, undoWindowSeconds: 4 * 3600 });
     expect(kept(p)).toEqual({ audit: "AuditPending", judging: "EffectivenessWindow", cooldown: "GuardrailWindow", undoable: "UndoWindow", "undone-later": "RevertPending" });
-    expect(names(p)).toEqual(["gone"]);
+    expect(names(p)).toEqual(["gone", "blocked-in-cooldown"]);
   });
 
   it("keeps the newest maxConsecutiveFailures executed actions of a target (the failure streak reads them)", () => {
@@ -89,6 +90,7 @@ const actionArb = fc.record({
   target: fc.constantFrom("web", "db"),
   terminal: fc.boolean(),
   ago: fc.integer({ min: 0, max: 40 * DAY }),
+  changed: fc.boolean(),
   auditPending: fc.boolean(),
   effectivenessPending: fc.boolean(),
   executed: fc.boolean(),
@@ -112,7 +114,7 @@ describe("planRetention: properties", () => {
     fc.assert(fc.property(fc.array(actionArb, { maxLength: 30 }), fc.array(signalArb, { maxLength: 30 }), settingsArb, (rawA, rawS, s) => {
       const actions = uniqueBy(rawA).map((a) => act(a.name, a.ago, {
         target: a.target, terminal: a.terminal || a.openRevertOf === undefined ? a.terminal : false, auditPending: a.auditPending, effectivenessPending: a.effectivenessPending,
-        executed: a.executed, undoable: a.undoable, guardWindowMs: a.guardWindowMs, keepExecuted: a.keepExecuted,
+        executed: a.executed, changed: a.changed, undoable: a.undoable, guardWindowMs: a.guardWindowMs, keepExecuted: a.keepExecuted,
         ...(a.signal ? { signal: { kind: "AnomalySignal" as const, name: a.signal } } : {}),
         ...(a.openRevertOf && !a.terminal ? { openRevertOf: a.openRevertOf } : {}),
       }));
@@ -124,7 +126,7 @@ describe("planRetention: properties", () => {
         expect(a.terminal).toBe(true);
         expect(a.auditPending).toBe(false);
         expect(a.effectivenessPending).toBe(false);
-        expect(NOW - a.completedAt).toBeGreaterThanOrEqual(a.guardWindowMs);
+        if (a.changed) expect(NOW - a.completedAt).toBeGreaterThanOrEqual(a.guardWindowMs);
         if (a.undoable) expect(NOW - a.completedAt).toBeGreaterThanOrEqual(s.undoWindowSeconds * 1000);
         expect(actions.some((o) => o.openRevertOf === a.name)).toBe(false);
       }

@@ -7,8 +7,9 @@
 //  - an action whose audit record is not out (status.audit lacks its id);
 //  - an action inside its effectiveness window (status.effectiveness Pending,
 //    or a succeeded, executed action not judged yet);
-//  - an action inside the longest guardrail window of its covering policies
-//    (cooldowns and the hourly and 15-minute rate windows read it as history);
+//  - an action that changed its Deployment, inside the longest guardrail window
+//    of its covering policies (cooldowns and the hourly and 15-minute rate
+//    windows read it as history; a blocked or dry-run one is not history);
 //  - an action that can still be undone: reversible, not reverted, completed
 //    less than the undo window ago; and one that an open revert names;
 //  - the newest maxConsecutiveFailures executed actions of a target (the
@@ -53,6 +54,8 @@ export interface ActionFacts extends ObjectRef {
   effectivenessSince?: number;
   /** Executed forward, not a dry run, Succeeded or Failed: what the failure streak counts. */
   executed: boolean;
+  /** Changed the Deployment (an intent was recorded, not a dry run): what cooldowns and rate limits count. */
+  changed: boolean;
   /** Reversible (pre-state says so), changed the Deployment, not yet reverted. */
   undoable: boolean;
   /** For a revert that is not terminal: the action it undoes. */
@@ -121,7 +124,7 @@ export function planRetention(input: RetentionInput): RetentionPlan {
       if (!expired && i < s.actions.maxPerTarget) return;
       const reason: KeepReason | undefined = a.auditPending ? "AuditPending"
         : a.effectivenessPending ? "EffectivenessWindow"
-        : now - a.completedAt < a.guardWindowMs ? "GuardrailWindow"
+        : a.changed && now - a.completedAt < a.guardWindowMs ? "GuardrailWindow"
         : openReverts.has(`${a.namespace}/${a.name}`) ? "RevertPending"
         : a.undoable && now - a.completedAt < s.undoWindowSeconds * 1000 ? "UndoWindow"
         : history.has(a.name) ? "FailureHistory"
