@@ -125,14 +125,16 @@ export const retention = z
         maxPerNamespace: z.int32().min(1).max(1000000).optional().describe("Most terminal signals kept per namespace and kind (the newest)."),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe("Terminal AnomalySignals and RcaSignals."),
     actions: z
       .object({
         ttlSeconds: z.int32().min(60).max(31536000).optional().describe("Seconds a terminal action is kept after it completed."),
         maxPerTarget: z.int32().min(1).max(100000).optional().describe("Most terminal actions kept per Deployment (the newest)."),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe("Terminal RemediationActions."),
   })
   .strict()
   .describe("Retention of terminal signals and actions in the policy's namespaces (docs/deployment.md#retention). Never shortens what a guardrail, effectiveness or undo window, an approval or an unwritten audit record needs.");
