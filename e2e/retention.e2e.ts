@@ -137,7 +137,7 @@ describe("quotas for writers", () => {
       `apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: no-actions, namespace: ${NS}}\nspec: {hard: {count/remediationactions.smartops.io: "0"}}`,
     ].join("\n---\n"));
     // The quota controller fills in status.used before the API server enforces it.
-    await waitFor("quota status", () => kubectl(["-n", NS, "get", "resourcequota", "smartops-signals", "-o", "jsonpath={.status.hard}"]).includes("anomalysignals"), 30_000, 500);
+    await waitFor("quotas counted", () => ["smartops-signals", "no-actions"].every((q) => kubectl(["-n", NS, "get", "resourcequota", q, "-o", "jsonpath={.status.used}"]).includes("smartops.io")), 30_000, 500);
 
     installAgentRbac(NS, AGENT_RULES);
     const token = await serviceAccountToken(c, NS, "agent", ["smartops-shim"]);

@@ -184,6 +184,10 @@ describe("authentication and authorization", () => {
     expect(r.body.error).toBe("TooManyRequests");
     expect(String(r.body.message)).toContain("exceeded quota: smartops-signals");
     expect(r.headers.get("retry-after")).toBe("30");
+    backend.failNext = new KubeApiError("create_anomalysignal", 403, { kind: "Status", code: 403, reason: "Forbidden", message: "status unknown for quota: smartops-signals, resource: count/anomalysignals.smartops.io" });
+    const uncounted = await post("/v1/signals/anomaly", { ...anomalyBody, windowId: "lat-003" });
+    expect(uncounted.status).toBe(503);
+    expect(uncounted.headers.get("retry-after")).toBe("1");
   });
 });
 

@@ -424,6 +424,8 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
       if (err.status === 409) return new HttpError(409, "Conflict", err.message);
       // A spent ResourceQuota is the writer's budget, not the shim's permission: back off and retry later.
       if (isQuotaExceeded(err)) return new HttpError(429, "TooManyRequests", `the namespace's ResourceQuota refused the object: ${err.message}`, { headers: { "retry-after": String(QUOTA_RETRY_AFTER_SECONDS) } });
+      // A quota the quota controller has not counted yet (new namespace or quota): the API server refuses for a moment.
+      if (err.status === 403 && /status unknown for quota/i.test(err.message)) return new HttpError(503, "ServiceUnavailable", `the namespace's ResourceQuota is not counted yet: ${err.message}`, { headers: { "retry-after": "1" } });
       if (err.status === 403) return new HttpError(502, "BadGateway", `the shim itself lacks permission: ${err.message}`);
     }
     return upstream(err, "handling the request");
