@@ -136,8 +136,9 @@ describe("quotas for writers", () => {
       `apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: smartops-signals, namespace: ${NS}}\nspec: {hard: {count/anomalysignals.smartops.io: "1"}}`,
       `apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: no-actions, namespace: ${NS}}\nspec: {hard: {count/remediationactions.smartops.io: "0"}}`,
     ].join("\n---\n"));
-    // The quota controller fills in status.used before the API server enforces it.
-    await waitFor("quotas counted", () => ["smartops-signals", "no-actions"].every((q) => kubectl(["-n", NS, "get", "resourcequota", q, "-o", "jsonpath={.status.used}"]).includes("smartops.io")), 30_000, 500);
+    // The quota controller fills in status.used before the API server enforces it; it learns of
+    // custom resources on its discovery resync (every 30 s), so the first count may take a while.
+    await waitFor("quotas counted", () => ["smartops-signals", "no-actions"].every((q) => kubectl(["-n", NS, "get", "resourcequota", q, "-o", "jsonpath={.status.used}"]).includes("smartops.io")), 120_000, 1000);
 
     installAgentRbac(NS, AGENT_RULES);
     const token = await serviceAccountToken(c, NS, "agent", ["smartops-shim"]);
@@ -147,7 +148,7 @@ describe("quotas for writers", () => {
       body: JSON.stringify({ windowId, service: "web", isAnomaly: true, score: 0.9, type: "latency", modelVersion: "v1" }),
     });
     const first = await post("quota-1");
-    expect(first.status).toBe(200);
+    expect(first.status, await first.clone().text()).toBe(200);
     const second = await post("quota-2");
     const body = await second.json() as { error: string; message: string };
     expect(second.status, JSON.stringify(body)).toBe(429);
