@@ -128,7 +128,7 @@ describe("quotas for writers", () => {
     shim = undefined;
   });
 
-  it("a spent signal quota is a 429 from the shim naming the quota; an action the quota refuses ends its signal Refused", async () => {
+  it("a spent signal quota is a 429 from the shim naming the quota; an action the quota refuses ends its signal Refused", { timeout: 420_000 }, async () => {
     await ensureNamespace(c, NS);
     await applySmartops(c, permissive(NS));
     await createDeployment(c, NS, "web", 2);
@@ -136,9 +136,6 @@ describe("quotas for writers", () => {
       `apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: smartops-signals, namespace: ${NS}}\nspec: {hard: {count/anomalysignals.smartops.io: "1"}}`,
       `apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: no-actions, namespace: ${NS}}\nspec: {hard: {count/remediationactions.smartops.io: "0"}}`,
     ].join("\n---\n"));
-    // The quota controller fills in status.used before the API server enforces it; it learns of
-    // custom resources on its discovery resync (every 30 s), so the first count may take a while.
-    await waitFor("quotas counted", () => ["smartops-signals", "no-actions"].every((q) => kubectl(["-n", NS, "get", "resourcequota", q, "-o", "jsonpath={.status.used}"]).includes("smartops.io")), 120_000, 1000);
 
     installAgentRbac(NS, AGENT_RULES);
     const token = await serviceAccountToken(c, NS, "agent", ["smartops-shim"]);
@@ -147,8 +144,16 @@ describe("quotas for writers", () => {
       method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: JSON.stringify({ windowId, service: "web", isAnomaly: true, score: 0.9, type: "latency", modelVersion: "v1" }),
     });
-    const first = await post("quota-1");
+    // Until the quota controller has counted a new quota (it learns of custom resources on its
+    // discovery resync) the API server refuses creates with "status unknown for quota": the shim
+    // answers 503 Retry-After 1, and the agent retries the same windowId.
+    const first = await waitFor("the quota counted: a 2xx", async () => {
+      const r = await post("quota-1");
+      if (r.status === 503) return undefined;
+      return r;
+    }, 180_000, 1000);
     expect(first.status, await first.clone().text()).toBe(200);
+    await waitFor("the action quota counted", () => kubectl(["-n", NS, "get", "resourcequota", "no-actions", "-o", "jsonpath={.status.used}"]).includes("smartops.io"), 180_000, 1000);
     const second = await post("quota-2");
     const body = await second.json() as { error: string; message: string };
     expect(second.status, JSON.stringify(body)).toBe(429);
