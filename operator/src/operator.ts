@@ -11,8 +11,11 @@ import { PolicyController } from "./controllers/policy-controller.ts";
 import { NotLeaderError } from "./controllers/reconcile.ts";
 import { EffectivenessController, type MeasureMetric } from "./controllers/effectiveness-controller.ts";
 import { SignalController } from "./controllers/signal-controller.ts";
+import { AuditController } from "./controllers/audit-controller.ts";
+import { type RetentionConfig, RetentionController } from "./controllers/retention-controller.ts";
+import { type AuditSink, logSink } from "./audit/sink.ts";
 import {
-  actionControllerSpec, declareIndexes, effectivenessControllerSpec, type Informers, policyControllerSpec, signalControllerSpec,
+  actionControllerSpec, auditControllerSpec, declareIndexes, retentionControllerSpec, effectivenessControllerSpec, type Informers, policyControllerSpec, signalControllerSpec,
 } from "./controllers/watches.ts";
 import { connect, loadKubeConfig } from "./k8s/client.ts";
 import type { NotifyConfig } from "./notify/config.ts";
@@ -50,6 +53,10 @@ export interface OperatorConfig {
   measure?: MeasureMetric;
   /** The field manager of the operator's writes and how Argo CD tracks resources; unset: smartops-operator, annotation. */
   ownership?: OwnershipSettings;
+  /** Retention of terminal signals and actions; unset: nothing is deleted. */
+  retention?: RetentionConfig;
+  /** Where audit records go besides nothing; the log stream when unset. */
+  audit?: AuditSink;
 }
 
 type InformerView = Pick<Informer<KubernetesObject>, "hasSynced" | "listError" | "lastEventAgeMs">;
@@ -125,6 +132,13 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
     ...common, actions: inf.actions, anomalies: inf.anomalies, rcas: inf.rcas, deployments: inf.deployments, policies: inf.policies,
     ...(cfg.measure ? { measure: cfg.measure } : {}),
   }), inf, cfg.workers.signals));
+  const audit = cfg.audit ?? logSink();
+  manager.add(auditControllerSpec(new AuditController({ ...common, actions: inf.actions, sink: audit }), inf, cfg.workers.signals));
+  if (cfg.retention) {
+    manager.add(retentionControllerSpec(new RetentionController({
+      ...common, actions: inf.actions, anomalies: inf.anomalies, rcas: inf.rcas, deployments: inf.deployments, policies: inf.policies, config: cfg.retention,
+    })));
+  }
   manager.add(policyControllerSpec(new PolicyController({ ...common, policies: inf.policies, deployments: inf.deployments }), inf, cfg.workers.policies, cfg.operatorNamespace));
 
   const stopAll = new AbortController();
@@ -184,6 +198,7 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
       // What is still queued gets a few seconds; webhooks are best effort (Events are the record).
       await notifier.flush(3_000);
       await notifier.close();
+      await Promise.race([audit.shutdown(), new Promise((r) => setTimeout(r, 3_000).unref())]).catch(() => undefined);
       await transport.close();
       await new Promise<void>((r) => server.close(() => r()));
     },

@@ -69,6 +69,14 @@
 - apiGroups:
     - smartops.io
   resources:
+    - anomalysignals
+    - rcasignals
+    - remediationactions
+  verbs:
+    - delete
+- apiGroups:
+    - smartops.io
+  resources:
     - anomalysignals/status
     - rcasignals/status
     - remediationactions/status
@@ -145,6 +153,14 @@
     - watch
     - create
     - closed-loop
+- apiGroups:
+    - smartops.io
+  resources:
+    - anomalysignals
+    - rcasignals
+    - remediationactions
+  verbs:
+    - delete
 - apiGroups:
     - smartops.io
   resources:

@@ -116,6 +116,33 @@ const gitOpsMode = z.enum(["Block", "Allow"]);
 const fieldManagerName = z.string().min(1).max(128).regex(/^[\x21-\x7e][\x20-\x7e]*$/, "must be a field manager name: printable ASCII, at most 128 characters");
 
 
+/**
+ * How long terminal objects of the covered namespaces stay in etcd; unset fields
+ * keep the operator's settings. Where several policies set one, the longest TTL
+ * and the largest count win (deleting less is the safe side).
+ */
+export const retention = z
+  .object({
+    signals: z
+      .object({
+        ttlSeconds: z.int32().min(60).max(31536000).optional().describe("Seconds a terminal signal is kept after its creation."),
+        maxPerNamespace: z.int32().min(1).max(1000000).optional().describe("Most terminal signals kept per namespace and kind (the newest)."),
+      })
+      .strict()
+      .optional()
+      .describe("Terminal AnomalySignals and RcaSignals."),
+    actions: z
+      .object({
+        ttlSeconds: z.int32().min(60).max(31536000).optional().describe("Seconds a terminal action is kept after it completed."),
+        maxPerTarget: z.int32().min(1).max(100000).optional().describe("Most terminal actions kept per Deployment (the newest)."),
+      })
+      .strict()
+      .optional()
+      .describe("Terminal RemediationActions."),
+  })
+  .strict()
+  .describe("Retention of terminal signals and actions in the policy's namespaces (docs/deployment.md#retention). Never shortens what a guardrail, effectiveness or undo window, an approval or an unwritten audit record needs.");
+
 export const guardrailPolicySpec = z
   .object({
     mode: z
@@ -266,6 +293,7 @@ export const guardrailPolicySpec = z
       .strict()
       .default({ mode: "Block", protectedManagers: [] })
       .describe("Fields owned by other field managers (metadata.managedFields). Fields owned by unprotected managers (kubectl, CI tools) are changed and their previous owner recorded in status.previousOwners."),
+    retention: retention.optional(),
     allowedActions: z
       .array(actionType)
       .max(4)

@@ -112,6 +112,8 @@ export const Reason = {
   UnverifiedSignalDryRun: "UnverifiedSignalDryRun",
   RuleSaysNoAction: "RuleSaysNoAction",
   NoMatchingDeployment: "NoMatchingDeployment",
+  /** The API server refused the signal's action for a ResourceQuota: the signal ends Refused instead of retrying forever. */
+  QuotaExceeded: "QuotaExceeded",
   // Policies
   PolicyValid: "PolicyValid",
   PolicyInvalid: "PolicyInvalid",

@@ -440,6 +440,18 @@ export const remediationActionStatus = z
       .optional()
       .describe("Field managers other than the operator that owned the fields a scale or patch changes, before it changed them."),
     guardrailPolicies: z.array(dnsSubdomain).max(16).optional().describe("Names of the GuardrailPolicies that applied."),
+    audit: z
+      .array(
+        z
+          .object({
+            id: z.string().max(128).describe("The audit record's id: <action uid>/<phase>, or <action uid>/<phase>/effectiveness/<state> for the effectiveness decision."),
+            writtenAt: timestamp.describe("When the record was emitted."),
+          })
+          .strict(),
+      )
+      .max(8)
+      .optional()
+      .describe("Audit records already emitted (docs/audit.md), written after each record is out: a terminal action whose record is missing here is emitted again, and retention never deletes it."),
     startedAt: timestamp.optional().describe("When execution started."),
     completedAt: timestamp.optional().describe("When the action reached a terminal phase."),
     conditions: conditions.optional(),
