@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { applySmartops, clients, ensureNamespace, kubectl, waitFor } from "./support/kube.ts";
-import { action, createDeployment, getAction, permissive, waitForPhase } from "./support/loop.ts";
+import { action, anomaly, createDeployment, getAction, permissive, policy, signalToAction, waitForPhase } from "./support/loop.ts";
 import { type OperatorProcess, operatorUnderOwnRbac, serviceAccountKubeconfig } from "./support/operator.ts";
 
 const c = clients();
@@ -88,7 +88,7 @@ describe("kubectl smartops", () => {
     const list = spawnSync(inject("kubectl"), ["plugin", "list"], { encoding: "utf8", env: { PATH: `${prefix}/bin:/usr/bin:/bin` } });
     expect(list.stdout).toContain(`${prefix}/bin/kubectl-smartops`);
     expect(ok(["--help"])).toContain("kubectl smartops <command> [flags]");
-    for (const cmd of ["history", "explain", "approve", "reject", "pending", "pause", "resume", "revert"]) expect(ok([cmd, "--help"])).toContain(`kubectl smartops ${cmd}`);
+    for (const cmd of ["history", "explain", "approve", "reject", "pending", "pause", "resume", "revert", "what-if"]) expect(ok([cmd, "--help"])).toContain(`kubectl smartops ${cmd}`);
     const usage = smartops(["history"]);
     expect(usage).toMatchObject({ code: 2, out: "" });
     expect(usage.err).toMatch(/missing argument/);
@@ -200,5 +200,38 @@ describe("kubectl smartops", () => {
     const byLabel = ok(["pause", "-l", "app.kubernetes.io/name=web", "--reason", "label pause", "-o", "yaml"]);
     expect(parseYaml(byLabel)).toMatchObject({ metadata: { name: expect.stringMatching(/^smartops-pause-[0-9a-f]{10}$/) }, spec: { paused: true, targets: { selector: { matchLabels: { "app.kubernetes.io/name": "web" } } } } });
     expect(ok(["resume", "-l", "app.kubernetes.io/name=web"])).toContain("deleted");
+  });
+  it("a shadow policy records what it would decide beside the enforced ones; what-if replays the cluster's signals with a candidate policy", async () => {
+    // Shadow: restarts not allowed. It decides nothing: the restart runs, and says what the trial policy would have done.
+    await applySmartops(c, policy(NS, "trial-scale-only", { mode: "Shadow", allowedActions: ["scale"] }));
+    const name = await signalToAction(c, anomaly(NS, "lat-whatif", { service: "web", type: "latency" }));
+    const ran = await waitForPhase(c, NS, name);
+    expect(ran.status?.phase, ran.status?.message).toBe("Succeeded");
+    expect(ran.status?.shadowDecisions).toEqual([expect.objectContaining({ policy: `${NS}/trial-scale-only`, verdict: "Blocked", reason: "ActionTypeNotAllowed", agrees: false })]);
+
+    // The same idea as a what-if: the permissive policy replaced by one that allows scales only.
+    const file = join(prefix, "stricter.yaml");
+    writeFileSync(file, `apiVersion: smartops.io/v1alpha1
+kind: GuardrailPolicy
+metadata: {name: permissive, namespace: ${NS}}
+spec:
+  allowedActions: [scale]
+  cooldownSeconds: {scale: 0, restart: 0, patch: 0, deletePod: 0}
+`);
+    const table = ok(["what-if", "-f", file]);
+    expect(table).toMatch(/^TIME\s+EVENT\s+TARGET\s+RECORDED\s+CANDIDATE\s+CHANGED\n/);
+    expect(table).toMatch(/AnomalySignal\/lat-whatif\s+web\s+executed restart\s+blocked restart: ActionTypeNotAllowed\s+yes/);
+    expect(table).toMatch(/1 decision\(s\) differ from the record/);
+    const json = JSON.parse(ok(["what-if", "-f", file, "-o", "json"])) as { summary: { changed: number; blockedBy: Record<string, number> }; rows: { event: string; changed: boolean }[] };
+    expect(json.summary.changed).toBe(1);
+    expect(json.rows.find((r) => r.event === "AnomalySignal/lat-whatif")?.changed).toBe(true);
+    // The policy in force reproduces the record.
+    const same = join(prefix, "same.yaml");
+    writeFileSync(same, kubectl(["-n", NS, "get", "guardrailpolicy", "permissive", "-o", "yaml"]));
+    expect((JSON.parse(ok(["what-if", "-f", same, "-o", "json"])) as { summary: { changed: number } }).summary.changed).toBe(0);
+    // A bad candidate is a usage error naming the field.
+    writeFileSync(file, "kind: GuardrailPolicy\nmetadata: {name: bad}\nspec: {replicas: {max: 0}}\n");
+    expect(smartops(["what-if", "-f", file])).toMatchObject({ code: 2, err: expect.stringContaining("spec.replicas.max") });
+    await c.custom.deleteNamespacedCustomObject({ group: "smartops.io", version: "v1alpha1", namespace: NS, plural: "guardrailpolicies", name: "trial-scale-only" });
   });
 });
