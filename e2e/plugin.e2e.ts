@@ -229,9 +229,9 @@ spec:
     const same = join(prefix, "same.yaml");
     writeFileSync(same, kubectl(["-n", NS, "get", "guardrailpolicy", "permissive", "-o", "yaml"]));
     expect((JSON.parse(ok(["what-if", "-f", same, "-o", "json"])) as { summary: { changed: number } }).summary.changed).toBe(0);
-    // A bad candidate is a usage error naming the field.
+    // A bad candidate is an error naming the field.
     writeFileSync(file, "kind: GuardrailPolicy\nmetadata: {name: bad}\nspec: {replicas: {max: 0}}\n");
-    expect(smartops(["what-if", "-f", file])).toMatchObject({ code: 2, err: expect.stringContaining("spec.replicas.max") });
+    expect(smartops(["what-if", "-f", file])).toMatchObject({ code: 1, err: expect.stringContaining("spec.replicas.max") });
     await c.custom.deleteNamespacedCustomObject({ group: "smartops.io", version: "v1alpha1", namespace: NS, plural: "guardrailpolicies", name: "trial-scale-only" });
   });
 });

@@ -257,7 +257,13 @@ async function whatIfCommand(inv: Invocation, c: PluginClient, io: Io, ns: strin
   } catch (err) {
     throw new CommandError(`cannot read ${inv.filename}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const candidate = candidatePolicies(text, inv.filename!, ns);
+  let candidate;
+  try {
+    candidate = candidatePolicies(text, inv.filename!, ns);
+  } catch (err) {
+    // The command line was right; the file is not: an error (exit 1), as kubectl apply -f says of a bad file.
+    throw new CommandError((err as Error).message);
+  }
   // Policies in the operator's namespace may cover others: read them too.
   const [signals, actions, policies, deployments] = await Promise.all([
     c.listSignals(scope), c.listActions(scope),
