@@ -4,7 +4,11 @@
 // Alertmanager's API becomes an AnomalySignal and, with the operator running,
 // an executed, verified restart; resolving the alert records a normal window that
 // the restart's effectiveness counts; an alert carrying the operator's own label
-// makes no signal.
+// makes no signal, and neither does the operator's own notification of a
+// guardrail block, sent to the same Alertmanager and routed back to the shim.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AnomalySignal } from "../operator/src/api/v1alpha1/objects.ts";
 import { ORIGIN_LABEL, ORIGIN_VALUE } from "../operator/src/notify/notification.ts";
@@ -13,7 +17,7 @@ import { signalName } from "../operator/src/shim/mapping.ts";
 import { AGENT_RULES, installAgentRbac } from "./support/agents.ts";
 import { type AlertmanagerProcess, startAlertmanager } from "./support/alertmanager.ts";
 import { applySmartops, clients, ensureNamespace, waitFor } from "./support/kube.ts";
-import { createDeployment, getAction, listActions, permissive, signalStatus, waitForPhase } from "./support/loop.ts";
+import { action, createDeployment, getAction, listActions, permissive, signalStatus, waitForPhase } from "./support/loop.ts";
 import { type OperatorProcess, operatorUnderOwnRbac, serviceAccountToken } from "./support/operator.ts";
 import { type ShimProcess, shimUnderOwnRbac } from "./support/shim.ts";
 
@@ -43,8 +47,12 @@ beforeAll(async () => {
   await createDeployment(c, NS, TARGET);
   const token = await serviceAccountToken(c, NS, "alertmanager", ["smartops-shim"]);
   shim = await shimUnderOwnRbac(c, { SMARTOPS_SHIM_DEFAULT_NAMESPACE: NS });
-  op = await operatorUnderOwnRbac(c, "alertmanager");
   am = await startAlertmanager({ url: `${shim.url}/v1/alertmanager`, token });
+  // The operator notifies (every guardrail block, at warning) in Alertmanager's format to the
+  // same Alertmanager: the loop the self-label exists to break.
+  const notify = join(mkdtempSync(join(tmpdir(), "smartops-am-notify-")), "notify.json");
+  writeFileSync(notify, JSON.stringify({ webhooks: [{ name: "alertmanager", url: `${am.url}/api/v2/alerts`, format: "alertmanager", minSeverity: "warning" }] }));
+  op = await operatorUnderOwnRbac(c, "alertmanager", { SMARTOPS_NOTIFY_CONFIG: notify });
 }, 300_000);
 
 afterAll(async () => {
@@ -107,5 +115,18 @@ describe("Alertmanager → shim → AnomalySignal → RemediationAction", () => 
     await waitFor("the shim to ignore the operator's own alert", async () => (await shimMetric("smartops_shim_alertmanager_alerts_total", { status: "firing", result: "ignored" })) > before, 60_000);
     expect(await am.metric("alertmanager_notifications_failed_total", { integration: "webhook" })).toBe(0);
     expect((await listSignals()).filter((s) => fromAlert(s, "SmartopsEscalatedToHuman"))).toEqual([]);
+  });
+
+  it("the operator's own notification of a guardrail block, sent to Alertmanager, comes back to the shim and is ignored", async () => {
+    const before = await shimMetric("smartops_shim_alertmanager_alerts_total", { status: "firing", result: "ignored" });
+    await applySmartops(c, action(NS, "am-too-many", { type: "scale", target: { name: TARGET }, scale: { replicas: 50 }, verifyTimeoutSeconds: 30 }));
+    const blocked = await waitForPhase(c, NS, "am-too-many");
+    expect(blocked.status).toMatchObject({ phase: "Blocked", reason: "MaxReplicasExceeded" });
+    const note = await waitFor("the operator's notification in Alertmanager", async () => (await am.alerts()).find((a) => a.labels.alertname === "SmartOpsMaxReplicasExceeded"), 60_000);
+    expect(note.labels).toMatchObject({ [ORIGIN_LABEL]: ORIGIN_VALUE, namespace: NS, deployment: TARGET });
+    await waitFor("the shim to ignore the routed notification", async () => (await shimMetric("smartops_shim_alertmanager_alerts_total", { status: "firing", result: "ignored" })) > before, 60_000);
+    expect(await am.metric("alertmanager_notifications_failed_total", { integration: "webhook" })).toBe(0);
+    expect((await listSignals()).filter((s) => fromAlert(s, "SmartOpsMaxReplicasExceeded"))).toEqual([]);
+    expect((await listActions(c, NS)).map((x) => x.metadata.name).sort()).toEqual([actionName, "am-too-many"].sort());
   });
 });
