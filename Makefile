@@ -65,6 +65,10 @@ helm: ## build helm into the cache from tools/helm/go.mod (no-op when up to date
 prometheus: ## build prometheus and promtool into the cache from tools/prometheus/go.mod (no-op when up to date)
 	@tools/prometheus/build.sh >/dev/null
 
+.PHONY: alertmanager
+alertmanager: ## build alertmanager into the cache from tools/alertmanager/go.mod (no-op when up to date)
+	@tools/alertmanager/build.sh >/dev/null
+
 .PHONY: chart-lint
 chart-lint: helm ## helm lint and helm template of charts/smartops-operator, in each install shape
 	tools/helm/lint.sh
@@ -134,7 +138,7 @@ test-unit: deps ## unit tests (vitest)
 	npx vitest run --project unit
 
 .PHONY: test-e2e
-test-e2e: deps controlplane helm image prometheus ## e2e tests on a real local control plane (or SMARTOPS_E2E_KUBECONFIG)
+test-e2e: deps controlplane helm image prometheus alertmanager ## e2e tests on a real local control plane (or SMARTOPS_E2E_KUBECONFIG)
 	npx vitest run --project e2e
 
 .PHONY: test

@@ -32,6 +32,7 @@ const COVERED = [
   "docs/runbooks/action-reverted.md",
   "docs/runbooks/gitops-and-field-owners.md",
   "docs/shim.md",
+  "docs/alertmanager.md",
   "docs/deployment.md",
 ];
 

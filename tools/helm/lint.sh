@@ -15,7 +15,7 @@ HELM_CACHE_HOME=$tmp/cache HELM_CONFIG_HOME=$tmp/config HELM_DATA_HOME=$tmp/data
 shapes=(
   "defaults|"
   "namespaced|--set rbac.scope=namespace --set watchNamespace=team-a"
-  "everything on|--set networkPolicy.enabled=true --set notifications.secretName=smartops-notify --set serviceMonitor.enabled=true --set prometheusRule.enabled=true --set dashboard.enabled=true"
+  "everything on|--set networkPolicy.enabled=true --set notifications.secretName=smartops-notify --set serviceMonitor.enabled=true --set prometheusRule.enabled=true --set dashboard.enabled=true --set shim.alertmanager.serviceLabels={app}"
   "minimal|--set crd.enabled=false --set shim.enabled=false --set guardrailPolicy.enabled=false --set admissionPolicy.enabled=false --set rbac.approverRole=false --set operator.replicas=1 --set operator.leaderElection.enabled=false"
 )
 for shape in "${shapes[@]}"; do

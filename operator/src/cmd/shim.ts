@@ -1,9 +1,11 @@
 // Entry point of the `shim` command: the orchestrator's HTTP API (docs/shim.md) in front
 // of the CRDs. Configuration comes from the environment, validated up front so a
 // bad value stops the process with the variable's name.
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { connect, loadKubeConfig } from "../k8s/client.ts";
 import { kubeShimBackend, SHIM_FIELD_MANAGER } from "../k8s/shim-backend.ts";
+import { DEFAULT_ALERTMANAGER_CONFIG, parseAlertmanagerConfig } from "../shim/alertmanager.ts";
 import { DEFAULT_CONFIG, type ShimConfig, startShim } from "../shim/server.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { startTracing, TracingConfigError } from "../telemetry/tracing.ts";
@@ -28,12 +30,29 @@ const env = z.object({
   SMARTOPS_SHIM_UNAUTHENTICATED_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(DEFAULT_CONFIG.unauthenticatedRateLimit.burst),
   SMARTOPS_SHIM_VERIFY_READS_PER_SECOND: z.coerce.number().positive().default(DEFAULT_CONFIG.verifyReadBudget.ratePerSecond),
   SMARTOPS_SHIM_ACTION_WAIT_SECONDS: z.coerce.number().int().min(0).max(600).default(DEFAULT_CONFIG.actionWaitSeconds),
+  SMARTOPS_SHIM_ALERTMANAGER_CONFIG: z.string().min(1).optional(),
 });
 
 const log = createLogger("shim");
 const e = parseEnv(env, log);
 const listen = hostPort(e.SMARTOPS_SHIM_LISTEN);
 const [host, port] = [listen.host || "0.0.0.0", listen.port];
+
+/** POST /v1/alertmanager's label names and alert rules: a YAML file (a mounted ConfigMap), checked before the shim listens. */
+function alertmanagerConfig(path: string | undefined) {
+  if (path === undefined) return DEFAULT_ALERTMANAGER_CONFIG;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    log.error("invalid configuration", { variable: "SMARTOPS_SHIM_ALERTMANAGER_CONFIG", problem: `cannot read ${path}: ${err instanceof Error ? err.message : String(err)}` });
+    process.exit(2);
+  }
+  const v = parseAlertmanagerConfig(text);
+  if (v.ok) return v.value;
+  for (const i of v.issues) log.error("invalid configuration", { variable: "SMARTOPS_SHIM_ALERTMANAGER_CONFIG", file: path, field: i.field, problem: i.message });
+  process.exit(2);
+}
 
 const config: ShimConfig = {
   ...DEFAULT_CONFIG,
@@ -50,6 +69,7 @@ const config: ShimConfig = {
   unauthenticatedRateLimit: { ratePerSecond: e.SMARTOPS_SHIM_UNAUTHENTICATED_RATE_LIMIT_PER_SECOND, burst: e.SMARTOPS_SHIM_UNAUTHENTICATED_RATE_LIMIT_BURST },
   verifyReadBudget: { ratePerSecond: e.SMARTOPS_SHIM_VERIFY_READS_PER_SECOND, burst: Math.max(1, Math.ceil(e.SMARTOPS_SHIM_VERIFY_READS_PER_SECOND)) },
   actionWaitSeconds: e.SMARTOPS_SHIM_ACTION_WAIT_SECONDS,
+  alertmanager: alertmanagerConfig(e.SMARTOPS_SHIM_ALERTMANAGER_CONFIG),
 };
 if (config.allowAnonymous) {
   log.warn("SMARTOPS_SHIM_ALLOW_ANONYMOUS=true: requests WITHOUT a token are accepted and NOT authorized. For local development only; never run this in a shared cluster.");

@@ -26,3 +26,10 @@ export const shimAuthDecisionsTotal = new Counter({
   labelNames: ["step", "result", "cached"],
   registers: [registry],
 });
+
+export const shimAlertmanagerAlertsTotal = new Counter({
+  name: "smartops_shim_alertmanager_alerts_total",
+  help: "Alerts received on /v1/alertmanager, by alert status (firing, resolved) and result (created, existing, ignored).",
+  labelNames: ["status", "result"],
+  registers: [registry],
+});

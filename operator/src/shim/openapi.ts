@@ -4,6 +4,7 @@ import { z } from "zod";
 import { anomalySignalSpec } from "../api/v1alpha1/anomaly-signal.ts";
 import { dnsLabel } from "../api/v1alpha1/meta.ts";
 import { rcaSignalSpec } from "../api/v1alpha1/rca-signal.ts";
+import { alertmanagerPayload } from "./alertmanager.ts";
 import { MAX_JSON_DEPTH } from "./body.ts";
 import { BLOCK_STATUS } from "./results.ts";
 import { API_ROUTES, type ApiPath, PLAIN_ROUTES, type PlainPath } from "./routes.ts";
@@ -39,6 +40,37 @@ const signalAnswer: Json = {
   type: "object",
   required: ["accepted", "kind", "windowId", "name", "namespace"],
   properties: { accepted: { const: true }, kind: { enum: ["anomaly", "rca"] }, windowId: { type: "string" }, name: { type: "string" }, namespace: { type: "string" }, duplicate: { const: true, description: "Present when the same windowId and body were already accepted." } },
+};
+
+const alertmanagerAnswer: Json = {
+  type: "object",
+  required: ["accepted", "created", "existing", "ignored", "alerts"],
+  properties: {
+    accepted: { const: true },
+    created: { type: "integer" },
+    existing: { type: "integer" },
+    ignored: { type: "integer" },
+    alerts: {
+      type: "array",
+      description: "Per alert, in the payload's order: what became of it.",
+      items: {
+        type: "object",
+        required: ["index", "fingerprint", "status", "result"],
+        properties: {
+          index: { type: "integer" },
+          fingerprint: { type: "string" },
+          status: { enum: ["firing", "resolved"] },
+          result: { enum: ["created", "existing", "ignored"] },
+          reason: { enum: ["OwnNotification", "IgnoredByRule"], description: "Why an alert was ignored." },
+          message: { type: "string" },
+          windowId: { type: "string" },
+          name: { type: "string", description: "The AnomalySignal." },
+          namespace: { type: "string" },
+          isAnomaly: { type: "boolean", description: "false for a resolved alert: a normal window." },
+        },
+      },
+    },
+  },
 };
 
 const nullable = (t: string): Json => ({ type: [t, "null"] });
@@ -216,6 +248,12 @@ function executeBody(): Json {
 const API_DOCS: Record<ApiPath, { description: string; body: () => Json; responses: Responses }> = {
   "/v1/signals/anomaly": { description: "The same windowId with the same body is a duplicate (200); with another body a conflict (409).", body: () => signalBody(anomalySignalSpec), responses: signalResponses },
   "/v1/signals/rca": { description: "The same windowId with the same body is a duplicate (200); with another body a conflict (409).", body: () => signalBody(rcaSignalSpec), responses: signalResponses },
+  "/v1/alertmanager": {
+    description:
+      "Alertmanager's webhook_config target (payload version 4). Each firing alert becomes an AnomalySignal (isAnomaly true), each resolved alert a normal window (isAnomaly false), in the namespace and for the service its labels name; type and score from the shim's alert rules. windowId am-<fingerprint>-<startsAt ms>[-resolved]: a re-sent alert is answered existing. Alerts labelled smartops_origin=smartops-operator (the operator's own notifications) are ignored. A bad alert or a namespace the caller may not create anomalysignals in is a 4xx naming the field (alerts[i].labels.namespace) and nothing of the payload is created. Unknown fields are ignored.",
+    body: () => schema(alertmanagerPayload),
+    responses: { ...common, "200": { description: "Every alert handled: created, existing or ignored (with the reason)", schema: alertmanagerAnswer } },
+  },
   "/v1/k8s/scale": { description: "Answers with the outcome (see 200/202/4xx). verify_timeout_seconds applies with verify:true.", body: () => schema(scaleRequest), responses: actionResponses },
   "/v1/k8s/restart": { description: "Answers with the outcome (see 200/202/4xx). verify_timeout_seconds applies with verify:true.", body: () => schema(restartRequest), responses: actionResponses },
   "/v1/k8s/patch": { description: `Answers with the outcome (see 200/202/4xx). verify_timeout_seconds applies with verify:true. ${PATCH_FORMS}`, body: () => schema(patchRequest), responses: actionResponses },

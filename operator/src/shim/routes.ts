@@ -29,6 +29,7 @@ const create = (resource: string): ApiRoute["access"] => ({ verb: "create", grou
 export const API_ROUTES = [
   { path: "/v1/signals/anomaly", method: "POST", summary: "Create an AnomalySignal (idempotent by windowId)", access: create("anomalysignals"), action: false },
   { path: "/v1/signals/rca", method: "POST", summary: "Create an RcaSignal (idempotent by windowId)", access: create("rcasignals"), action: false },
+  { path: "/v1/alertmanager", method: "POST", summary: "Alertmanager webhook receiver: each alert becomes an AnomalySignal (idempotent by fingerprint and startsAt)", access: create("anomalysignals"), action: false },
   { path: "/v1/k8s/scale", method: "POST", summary: "Scale a Deployment through a RemediationAction", access: create("remediationactions"), action: true },
   { path: "/v1/k8s/restart", method: "POST", summary: "Rollout-restart a Deployment through a RemediationAction", access: create("remediationactions"), action: true },
   { path: "/v1/k8s/patch", method: "POST", summary: "Patch a Deployment through a RemediationAction", access: create("remediationactions"), action: true },

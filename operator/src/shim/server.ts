@@ -19,13 +19,14 @@ import type { Logger } from "../telemetry/logger.ts";
 import { registry } from "../telemetry/metrics.ts";
 import { contextFromTraceparent } from "../telemetry/trace-context.ts";
 import { annotateActiveSpan, ATTR, TRACER_NAME } from "../telemetry/tracing.ts";
+import { type AlertmanagerConfig, type AlertResult, DEFAULT_ALERTMANAGER_CONFIG, planAlerts } from "./alertmanager.ts";
 import { Authorizer, type AuthnResult } from "./auth.ts";
 import type { AccessRequest, ShimBackend } from "./backend.ts";
 import { BodyError, MAX_JSON_DEPTH, readJsonBody } from "./body.ts";
 import { DeploymentReads } from "./deployment-reads.ts";
 import { addressKey, InFlight } from "./limits.ts";
 import { type ActionIntent, actionObject, anomalySignalObject, canonicalJson, executeIntent, patchIntent, rcaSignalObject, type RequestMeta, restartIntent, revertIntent, scaleIntent } from "./mapping.ts";
-import { loopSignalsTotal, shimRequestDuration, shimRequestsTotal } from "./metrics.ts";
+import { loopSignalsTotal, shimAlertmanagerAlertsTotal, shimRequestDuration, shimRequestsTotal } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
 import { type RateLimitConfig, RateLimiter } from "../runtime/token-bucket.ts";
 import { executeRequest, patchRequest, restartRequest, revertRequest, scaleRequest, verifyDeploymentRequest } from "./requests.ts";
@@ -64,6 +65,8 @@ export interface ShimConfig {
   verifyMinPollMs: number;
   /** Deployment GETs per second for all /v1/verify/deployment requests of this replica together. */
   verifyReadBudget: RateLimitConfig;
+  /** POST /v1/alertmanager: which labels name namespace and service, and alertname/severity → type and score. */
+  alertmanager: AlertmanagerConfig;
 }
 
 export const DEFAULT_CONFIG: ShimConfig = {
@@ -83,6 +86,7 @@ export const DEFAULT_CONFIG: ShimConfig = {
   unauthenticatedRateLimit: { ratePerSecond: 5, burst: 20 },
   verifyMinPollMs: 1_000,
   verifyReadBudget: { ratePerSecond: 20, burst: 20 },
+  alertmanager: DEFAULT_ALERTMANAGER_CONFIG,
 };
 
 /** The namespace of a ServiceAccount user name, if it is one. */
@@ -185,6 +189,53 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
       throw new HttpError(503, "ServiceUnavailable", `${obj.kind} ${ns}/${obj.metadata.name} kept disappearing; retry`);
     };
 
+  /**
+   * POST /v1/alertmanager: every alert planned and every namespace authorized
+   * before anything is created (a bad alert or a forbidden namespace is one 4xx
+   * naming its field, and nothing of the group is created); then one signal per
+   * alert, an existing one answered as such, so a re-sent group is a no-op.
+   */
+  async function alertmanagerRoute(ctx: Ctx): Promise<Answer> {
+    const plan = planAlerts(ctx.body, config.alertmanager);
+    if (!plan.ok) throw invalid(plan.issues);
+    const namespaces = new Map<string, string>();
+    for (const a of plan.alerts) if (a.kind === "signal" && !namespaces.has(a.namespace)) namespaces.set(a.namespace, a.namespaceField);
+    annotateActiveSpan({ [ATTR.signalType]: "anomaly", [ATTR.targetNamespace]: [...namespaces.keys()].join(",") });
+    for (const [namespace, field] of namespaces) {
+      try {
+        await ctx.authorize({ verb: "create", group: "smartops.io", resource: "anomalysignals", namespace });
+      } catch (err) {
+        if (err instanceof HttpError && err.status < 500) throw new HttpError(err.status, err.error, `${field}: ${err.message}`, { field, headers: err.headers });
+        throw err;
+      }
+    }
+    const results: Record<string, unknown>[] = [];
+    const counts: Record<AlertResult, number> = { created: 0, existing: 0, ignored: 0 };
+    for (const a of plan.alerts) {
+      const head = { index: a.index, fingerprint: a.fingerprint, status: a.status };
+      let result: AlertResult;
+      if (a.kind === "ignore") {
+        result = "ignored";
+        results.push({ ...head, result, reason: a.reason, message: a.message });
+      } else {
+        const obj = anomalySignalObject(a.spec, { ...ctx.meta, namespace: a.namespace });
+        try {
+          await backend.createSignal(obj);
+          result = "created";
+        } catch (err) {
+          // The same windowId again: Alertmanager re-sent the group. The first observation stands.
+          if (!isAlreadyExists(err)) throw err;
+          result = "existing";
+        }
+        results.push({ ...head, result, windowId: a.spec.windowId, name: obj.metadata.name, namespace: a.namespace, isAnomaly: a.spec.isAnomaly });
+        loopSignalsTotal.inc({ kind: "anomaly", result: result === "created" ? "accepted" : "duplicate" });
+      }
+      counts[result]++;
+      shimAlertmanagerAlertsTotal.inc({ status: a.status, result });
+    }
+    return { status: 200, body: { accepted: true, ...counts, alerts: results } };
+  }
+
   async function submitAction(ctx: Ctx, route: ActionPath, mapped: { ok: true; intent: ActionIntent } | { ok: false; issues: FieldIssue[] }): Promise<Answer> {
     if (!mapped.ok) throw invalid(mapped.issues);
     const intent = mapped.intent;
@@ -279,6 +330,7 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
   const apiHandlers: Record<ApiPath, Handler> = {
     "/v1/signals/anomaly": signalRoute("anomaly"),
     "/v1/signals/rca": signalRoute("rca"),
+    "/v1/alertmanager": alertmanagerRoute,
     "/v1/k8s/scale": (ctx) => parsed(ctx, scaleRequest, (r) => submitAction(ctx, "/v1/k8s/scale", scaleIntent(r, config.defaultNamespace))),
     "/v1/k8s/restart": (ctx) => parsed(ctx, restartRequest, (r) => submitAction(ctx, "/v1/k8s/restart", restartIntent(r, config.defaultNamespace))),
     "/v1/k8s/patch": (ctx) => parsed(ctx, patchRequest, (r) => submitAction(ctx, "/v1/k8s/patch", patchIntent(r, config.defaultNamespace))),
@@ -458,7 +510,7 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
         const kind = route.endsWith("rca") ? "rca" : "anomaly";
         const result = status < 300 ? (payload.includes('"duplicate":true') ? "duplicate" : "accepted") : "rejected";
         loopSignalsTotal.inc({ kind, result });
-      }
+      } else if (route === "/v1/alertmanager" && status >= 300) loopSignalsTotal.inc({ kind: "anomaly", result: "rejected" });
       span.setAttribute("http.response.status_code", status);
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
