@@ -46,6 +46,8 @@ export interface EffectivePolicy {
     /** Unset when any covering policy leaves it unset: only a human resumes. */
     blockExpirySeconds?: number;
   };
+  /** Block when any covering policy says Block (a raised floor is a change no policy may be made to accept); the shortest hold. */
+  autoscaler: { mode: "Block" | "AdjustAutoscaler"; adjustSeconds: number };
   /** Always explicit, in ACTION_TYPES order; unset in every policy means all four. */
   allowedActions: ActionType[];
   /** `namespace/name` of each covering policy, sorted; empty means the built-in defaults. */
@@ -130,6 +132,10 @@ export function effectivePolicy(covering: readonly PolicyObject[]): EffectivePol
       ladders: { anomaly: shortest(pick((s) => s.escalation.ladders.anomaly)), rca: shortest(pick((s) => s.escalation.ladders.rca)) },
       maxConsecutiveFailures: min(pick((s) => s.escalation.maxConsecutiveFailures)),
       ...blockExpiry(pick((s) => s.escalation.blockExpirySeconds)),
+    },
+    autoscaler: {
+      mode: pick((s) => s.autoscaler.mode).includes("Block") ? "Block" : "AdjustAutoscaler",
+      adjustSeconds: min(pick((s) => s.autoscaler.adjustSeconds)),
     },
     allowedActions,
     sources,

@@ -53,6 +53,7 @@ export const BLOCK_STATUS: Record<BlockReasonName, 400 | 403 | 404 | 409> = {
   AlreadyReverted: 409,
   TargetChangedSinceAction: 409,
   RepeatedFailures: 409,
+  ManagedByAutoscaler: 409,
 };
 
 const REVERT_REFUSALS: ReadonlySet<string> = new Set([

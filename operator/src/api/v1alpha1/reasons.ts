@@ -54,6 +54,8 @@ export const BlockReason = {
   TargetChangedSinceAction: "TargetChangedSinceAction",
   /** Automatic actions on a target whose last actions failed or were ineffective, N in a row, until a human resumes it. */
   RepeatedFailures: "RepeatedFailures",
+  /** A scale (or a patch of spec.replicas) of a Deployment a HorizontalPodAutoscaler or KEDA ScaledObject scales, which the policy's autoscaler mode does not turn into a raised floor. */
+  ManagedByAutoscaler: "ManagedByAutoscaler",
 } as const;
 export type BlockReasonName = (typeof BlockReason)[keyof typeof BlockReason];
 
