@@ -7,12 +7,13 @@ import type { Server } from "node:http";
 import type { RemediationAction } from "./api/v1alpha1/objects.ts";
 import { isOpenAction } from "./api/v1alpha1/remediation-action.ts";
 import { ActionController } from "./controllers/action/controller.ts";
+import { FloorRestoreController } from "./controllers/floor-restore.ts";
 import { PolicyController } from "./controllers/policy-controller.ts";
 import { NotLeaderError } from "./controllers/reconcile.ts";
 import { EffectivenessController, type MeasureMetric } from "./controllers/effectiveness-controller.ts";
 import { SignalController } from "./controllers/signal-controller.ts";
 import {
-  actionControllerSpec, declareIndexes, effectivenessControllerSpec, type Informers, policyControllerSpec, signalControllerSpec,
+  actionControllerSpec, declareIndexes, effectivenessControllerSpec, floorRestoreControllerSpec, type Informers, policyControllerSpec, signalControllerSpec,
 } from "./controllers/watches.ts";
 import { connect, loadKubeConfig } from "./k8s/client.ts";
 import type { NotifyConfig } from "./notify/config.ts";
@@ -20,7 +21,10 @@ import { notifyingRecorder } from "./notify/events.ts";
 import { createNotifier } from "./notify/webhook.ts";
 import { eventRecorder } from "./k8s/events.ts";
 import { leaseClient } from "./k8s/leases.ts";
-import { ANOMALY_SIGNALS, DEPLOYMENTS, GUARDRAIL_POLICIES, PODS, RCA_SIGNALS, REMEDIATION_ACTIONS, REPLICASETS, type Resource } from "./k8s/resources.ts";
+import { served } from "./k8s/autoscalers.ts";
+import {
+  ANOMALY_SIGNALS, DEPLOYMENTS, GUARDRAIL_POLICIES, HORIZONTAL_POD_AUTOSCALERS, PODS, RCA_SIGNALS, REMEDIATION_ACTIONS, REPLICASETS, type Resource, SCALED_OBJECTS,
+} from "./k8s/resources.ts";
 import { Informer } from "./runtime/informer.ts";
 import { LeaderElector } from "./runtime/leader-election.ts";
 import { Manager } from "./runtime/manager.ts";
@@ -92,7 +96,11 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
     pods: informer(PODS),
     // Pod ownership is decided through the ReplicaSets' controller references.
     replicaSets: informer(REPLICASETS),
+    // Autoscalers own spec.replicas of the Deployments they target; KEDA's only when its CRD is installed.
+    hpas: informer(HORIZONTAL_POD_AUTOSCALERS),
+    ...(await served(api, SCALED_OBJECTS, cfg.watchNamespace || undefined) ? { scaledObjects: informer(SCALED_OBJECTS) } : {}),
   };
+  log.info("autoscalers watched", { horizontalPodAutoscalers: true, kedaScaledObjects: inf.scaledObjects !== undefined });
   declareIndexes(inf);
   const all = Object.values(inf).map((i: Informer<KubernetesObject>) => ({ resource: i.resource, inf: i }));
   for (const { resource, inf: i } of all) {
@@ -112,6 +120,7 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
   const manager = new Manager({ log, queueMetrics, reconcileMetrics });
   manager.add(actionControllerSpec(new ActionController({
     ...common, actions: inf.actions, deployments: inf.deployments, pods: inf.pods, replicaSets: inf.replicaSets, policies: inf.policies,
+    autoscalers: { hpas: inf.hpas, ...(inf.scaledObjects ? { scaledObjects: inf.scaledObjects } : {}) },
     onTerminal: (a) => observeLoopDuration(a, inf),
   }), inf, cfg.workers.actions));
   manager.add(signalControllerSpec(new SignalController({
@@ -121,6 +130,7 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
     ...common, actions: inf.actions, anomalies: inf.anomalies, rcas: inf.rcas, deployments: inf.deployments, policies: inf.policies,
     ...(cfg.measure ? { measure: cfg.measure } : {}),
   }), inf, cfg.workers.signals));
+  manager.add(floorRestoreControllerSpec(new FloorRestoreController({ api, actions: inf.actions, log, guard }), inf, 1));
   manager.add(policyControllerSpec(new PolicyController({ ...common, policies: inf.policies, deployments: inf.deployments }), inf, cfg.workers.policies, cfg.operatorNamespace));
 
   const stopAll = new AbortController();

@@ -9,6 +9,7 @@ import { writeStatus } from "../../k8s/smartops.ts";
 import type { EventRecorder } from "../../k8s/events.ts";
 import type { ActionRecord } from "../../remediation/guardrails.ts";
 import type { Logger } from "../../telemetry/logger.ts";
+import type { AutoscalerCaches } from "../autoscalers.ts";
 import type { Cache, OverlayCache } from "../cache.ts";
 import type { Indexed } from "../indexes.ts";
 import { podsOf } from "../pods.ts";
@@ -23,6 +24,8 @@ export interface ActionDeps {
   replicaSets: Indexed<V1ReplicaSet>;
   policies: Cache<GuardrailPolicy>;
   events: EventRecorder;
+  /** HPAs and ScaledObjects by target Deployment; unset: no autoscaler is ever found. */
+  autoscalers?: AutoscalerCaches;
   operatorNamespace: string;
   log: Logger;
   now: () => number;
