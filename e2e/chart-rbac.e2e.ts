@@ -36,6 +36,9 @@ const MATRIX: Check[] = [
   ...["get", "list", "watch"].map((v) => may("OPERATOR", "APPS", v, "pods")),
   ...["get", "list", "watch"].map((v) => may("OPERATOR", "APPS", v, "replicasets.apps")),
   may("OPERATOR", "APPS", "create", "pods", "eviction"),
+  // autoscalers: read to know which Deployments are autoscaled; patch only to raise and restore a floor (AdjustAutoscaler)
+  ...["get", "list", "watch", "patch"].map((v) => may("OPERATOR", "APPS", v, "horizontalpodautoscalers.autoscaling")),
+  ...["get", "list", "watch", "patch"].map((v) => may("OPERATOR", "APPS", v, "scaledobjects.keda.sh")),
   ...["get", "list", "watch"].map((v) => may("OPERATOR", "APPS", v, "events")),
   may("OPERATOR", "APPS", "create", "events.events.k8s.io"), may("OPERATOR", "APPS", "patch", "events.events.k8s.io"),
   ...["anomalysignals", "rcasignals", "guardrailpolicies", "remediationactions"].flatMap((p) => [
@@ -46,6 +49,8 @@ const MATRIX: Check[] = [
   // operator: never creates or deletes workloads, touches Secrets, RBAC or Nodes, approves or rewrites an action
   mayNot("OPERATOR", "APPS", "create", "deployments.apps"), mayNot("OPERATOR", "APPS", "delete", "deployments.apps"),
   mayNot("OPERATOR", "APPS", "update", "deployments.apps"),
+  ...["create", "update", "delete"].map((v) => mayNot("OPERATOR", "APPS", v, "horizontalpodautoscalers.autoscaling")),
+  mayNot("OPERATOR", "APPS", "create", "scaledobjects.keda.sh"), mayNot("OPERATOR", "APPS", "delete", "scaledobjects.keda.sh"),
   mayNot("OPERATOR", "APPS", "get", "deployments.apps", "scale"), mayNot("OPERATOR", "APPS", "patch", "deployments.apps", "scale"),
   mayNot("OPERATOR", "APPS", "patch", "replicasets.apps"), mayNot("OPERATOR", "APPS", "delete", "replicasets.apps"),
   ...["create", "update", "patch", "delete"].map((v) => mayNot("OPERATOR", "APPS", v, "configmaps")),

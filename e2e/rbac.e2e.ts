@@ -29,6 +29,9 @@ describe("operator RBAC", () => {
     ["get", "deployments.apps"], ["list", "deployments.apps"], ["watch", "deployments.apps"], ["patch", "deployments.apps"],
     ["get", "pods"], ["list", "pods"], ["watch", "pods"], ["create", "pods", "eviction"],
     ["get", "replicasets.apps"], ["list", "replicasets.apps"], ["watch", "replicasets.apps"],
+    ["get", "horizontalpodautoscalers.autoscaling"], ["list", "horizontalpodautoscalers.autoscaling"], ["watch", "horizontalpodautoscalers.autoscaling"],
+    ["patch", "horizontalpodautoscalers.autoscaling"],
+    ["get", "scaledobjects.keda.sh"], ["list", "scaledobjects.keda.sh"], ["watch", "scaledobjects.keda.sh"], ["patch", "scaledobjects.keda.sh"],
     ["list", "events"], ["create", "events.events.k8s.io"], ["patch", "events.events.k8s.io"],
     ["watch", "anomalysignals.smartops.io"], ["watch", "rcasignals.smartops.io"], ["watch", "guardrailpolicies.smartops.io"],
     ["create", "remediationactions.smartops.io"], ["closed-loop", "remediationactions.smartops.io"], ["update", "remediationactions.smartops.io", "status"],
@@ -44,6 +47,8 @@ describe("operator RBAC", () => {
 
   it.each<[string, string, string?]>([
     ["create", "deployments.apps"], ["delete", "deployments.apps"], ["update", "deployments.apps"],
+    ["create", "horizontalpodautoscalers.autoscaling"], ["delete", "horizontalpodautoscalers.autoscaling"], ["update", "horizontalpodautoscalers.autoscaling"],
+    ["create", "scaledobjects.keda.sh"], ["delete", "scaledobjects.keda.sh"],
     ["get", "deployments.apps", "scale"], ["patch", "deployments.apps", "scale"], ["patch", "replicasets.apps"], ["delete", "replicasets.apps"],
     ["get", "secrets"], ["list", "secrets"], ["update", "configmaps"], ["create", "configmaps"],
     ["create", "roles.rbac.authorization.k8s.io"], ["create", "clusterrolebindings.rbac.authorization.k8s.io"],
