@@ -9,17 +9,15 @@
 // the KEDA Go module (tools/keda/crd.sh; no KEDA controller runs) — a scale is
 // blocked naming the ScaledObject (its generated HPA is not a second
 // autoscaler), and AdjustAutoscaler patches minReplicaCount.
-import { execFileSync } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applySmartops, clients, ensureNamespace, kubectl, waitFor } from "./support/kube.ts";
 import { action, createDeployment, getAction, policy, waitForPhase } from "./support/loop.ts";
+import { installKedaCrd, removeKedaCrd } from "./support/keda.ts";
 import { installOperatorRbac, OPERATOR_NAMESPACE, type OperatorProcess, serviceAccountKubeconfig, startOperator } from "./support/operator.ts";
 
 const c = clients();
 const NS = "e2e-autoscaler";
 const KEDA_NS = "e2e-keda";
-const ROOT = join(import.meta.dirname, "..");
 let op: OperatorProcess | undefined;
 
 const adjustPolicy = (namespace: string, adjustSeconds: number) => policy(namespace, "autoscaled", {
@@ -49,9 +47,7 @@ beforeAll(async () => {
   await ensureNamespace(c, NS);
   await ensureNamespace(c, KEDA_NS);
   // KEDA's CRD before the operator starts: it looks for ScaledObjects once, at start.
-  const crd = execFileSync(join(ROOT, "tools/keda/crd.sh"), { encoding: "utf8" }).trim();
-  kubectl(["apply", "--server-side", "-f", crd]);
-  kubectl(["wait", "--for=condition=Established", "crd/scaledobjects.keda.sh", "--timeout=60s"]);
+  installKedaCrd();
   await applySmartops(c, blockPolicy(NS));
   await applySmartops(c, blockPolicy(KEDA_NS));
   installOperatorRbac();
@@ -61,7 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await op?.stop();
-  kubectl(["delete", "crd", "scaledobjects.keda.sh", "--ignore-not-found", "--wait=false"]);
+  removeKedaCrd();
 });
 
 describe("HorizontalPodAutoscaler min 2 / max 6", () => {

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { installKedaCrd, removeKedaCrd } from "./support/keda.ts";
 import { parseAllDocuments } from "yaml";
 import { kubectlRun, render } from "./support/helm.ts";
 import { clients, waitFor } from "./support/kube.ts";
@@ -125,8 +126,14 @@ const MODES: Mode[] = [
   { scope: "namespace", release: "rbac-ns", ns: "e2e-chart-rbac-ns", apps: "e2e-chart-rbac-watched", other: "e2e-chart-rbac-other" },
 ];
 
+// can-i answers no for a kind the API server does not serve: the scaledobjects.keda.sh checks need its CRD.
+beforeAll(() => {
+  installKedaCrd();
+});
+
 afterAll(() => {
   kubectlRun(["delete", "namespace", MODES[0]!.other, "--wait=false", "--ignore-not-found"]);
+  removeKedaCrd();
 });
 
 it("docs/security.md prints every command this suite runs", () => {

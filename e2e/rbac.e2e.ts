@@ -3,7 +3,8 @@
 // never take (create or delete Deployments, change Secrets, ConfigMaps, RBAC or
 // Nodes, exec into pods) — nor approving its own actions. It reads ReplicaSets (pod
 // ownership) and holds the custom verb closed-loop; it no longer uses deployments/scale.
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installKedaCrd, removeKedaCrd } from "./support/keda.ts";
 import { kubectl } from "./support/kube.ts";
 import { installOperatorRbac, OPERATOR_NAMESPACE } from "./support/operator.ts";
 
@@ -22,6 +23,12 @@ function canI(verb: string, resource: string, namespace = "team-a", subresource?
 
 beforeAll(() => {
   installOperatorRbac();
+  // can-i answers no for a kind the API server does not serve.
+  installKedaCrd();
+});
+
+afterAll(() => {
+  removeKedaCrd();
 });
 
 describe("operator RBAC", () => {
