@@ -113,6 +113,14 @@ run: deps ## run the operator from source against $$KUBECONFIG (foreground, your
 shim: deps ## run the HTTP shim (seed API) from source against $$KUBECONFIG (foreground; see docs/shim.md)
 	$(NODE_RUN) operator/src/cmd/shim.ts
 
+PREFIX ?= $(HOME)/.local
+
+.PHONY: install-plugin
+install-plugin: deps ## install the kubectl plugin (`kubectl smartops`) into PREFIX/bin (default ~/.local/bin)
+	@mkdir -p "$(PREFIX)/bin" && ln -sfn "$(ROOT)/bin/kubectl-smartops" "$(PREFIX)/bin/kubectl-smartops"
+	@echo "installed $(PREFIX)/bin/kubectl-smartops (a link to $(ROOT)/bin/kubectl-smartops, which runs on Node 22 from $(TOOLS) or PATH)"
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; *) echo "$(PREFIX)/bin is not on PATH: export PATH=\"$(PREFIX)/bin:\$$PATH\"";; esac
+
 .PHONY: lint
 lint: deps ## eslint
 	npx eslint .

@@ -29,6 +29,7 @@ const COVERED = [
   "docs/runbooks/restart-loops.md",
   "docs/runbooks/verification-timeouts.md",
   "docs/runbooks/repeated-failures.md",
+  "docs/runbooks/action-reverted.md",
   "docs/runbooks/autoscaled-or-gitops.md",
   "docs/shim.md",
   "docs/deployment.md",

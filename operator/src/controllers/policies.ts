@@ -4,10 +4,23 @@ import type { GuardrailPolicy } from "../api/v1alpha1/objects.ts";
 import { effectivePolicy, type EffectivePolicy, policyCovers, type TargetRef } from "../remediation/policy.ts";
 import type { Cache } from "./cache.ts";
 
-export function coveringPolicies(target: TargetRef, policies: Cache<GuardrailPolicy>, operatorNamespace: string): GuardrailPolicy[] {
+/** Every policy covering the target, enforced and shadow alike. */
+function allCovering(target: TargetRef, policies: Cache<GuardrailPolicy>, operatorNamespace: string): GuardrailPolicy[] {
   const candidates = policies.list(target.namespace);
   if (operatorNamespace !== target.namespace) candidates.push(...policies.list(operatorNamespace));
   return candidates.filter((p) => policyCovers(p, target, operatorNamespace));
+}
+
+const isShadow = (p: GuardrailPolicy) => p.spec.mode === "Shadow";
+
+/** The enforced policies covering the target: what decides. */
+export function coveringPolicies(target: TargetRef, policies: Cache<GuardrailPolicy>, operatorNamespace: string): GuardrailPolicy[] {
+  return allCovering(target, policies, operatorNamespace).filter((p) => !isShadow(p));
+}
+
+/** The shadow policies covering the target: each judged beside the enforced ones, never deciding. */
+export function shadowPolicies(target: TargetRef, policies: Cache<GuardrailPolicy>, operatorNamespace: string): GuardrailPolicy[] {
+  return allCovering(target, policies, operatorNamespace).filter(isShadow);
 }
 
 export function policyFor(target: TargetRef, policies: Cache<GuardrailPolicy>, operatorNamespace: string): EffectivePolicy {

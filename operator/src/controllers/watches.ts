@@ -5,6 +5,7 @@ import type { KubernetesObject, V1Deployment, V1Pod, V1ReplicaSet, V2HorizontalP
 import type { ScaledObjectObject } from "../remediation/autoscaler.ts";
 import type { GuardrailPolicy, RemediationAction, Signal } from "../api/v1alpha1/objects.ts";
 import { isOpenAction as isOpen } from "../api/v1alpha1/remediation-action.ts";
+import { mayNeedAutoRevert } from "../remediation/auto-revert.ts";
 import { controllerOf, owningDeploymentName } from "../remediation/ownership.ts";
 import type { Informer } from "../runtime/informer.ts";
 import { type ControllerSpec, watch } from "../runtime/manager.ts";
@@ -56,7 +57,8 @@ export function actionControllerSpec(ctl: ActionController, inf: Informers, work
     name: "remediationaction",
     workers,
     reconcile: (key) => ctl.reconcile(key),
-    initialKeys: openTargets,
+    // At start, also the targets of failed actions that may be owed an undo (lost to a crash).
+    initialKeys: () => new Set([...openTargets(), ...inf.actions.list().filter((a) => mayNeedAutoRevert(a, Date.now())).map(targetKey)]),
     watches: [
       watch(inf.actions, (a) => [targetKey(a)], ["add", "update"]),
       watch(inf.deployments, (d) => openTarget(d.metadata?.namespace ?? "", d.metadata?.name)),

@@ -47,3 +47,20 @@ export function fnv1a32(text: string): string {
 export function labelValueOf(name: string): string {
   return name.slice(0, 63).replace(/[^A-Za-z0-9]+$/, "");
 }
+
+/**
+ * The name of the undo the operator creates for a failed action: `undo-`, the
+ * action's name (cut to fit) and an 8-hex FNV-1a of its uid, so every replica
+ * and every retry derives the same one (a second create meets AlreadyExists),
+ * and an action re-created under the same name gets an undo of its own.
+ * Never the action's own name.
+ */
+export function undoName(actionName_: string, actionUid: string): string {
+  const prefix = "undo";
+  const room = MAX_NAME - prefix.length - HASH_LEN - 2;
+  const middle = dnsSafe(actionName_).slice(0, room).replace(/[-.]+$/, "");
+  const named = (hash: string) => (middle === "" ? `${prefix}-${hash}` : `${prefix}-${middle}-${hash}`);
+  const name = named(fnv1a32(actionUid));
+  // Only a 253-character action named like its own undo could meet itself; another hash parts them.
+  return name === actionName_ ? named(fnv1a32(`${actionUid}/undo`)) : name;
+}

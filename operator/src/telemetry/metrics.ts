@@ -45,6 +45,7 @@ export const loopRetriesTotal = new Counter({ name: "orchestrator_closed_loop_re
 export const loopDuration = new Histogram({ name: "orchestrator_closed_loop_duration_seconds", help: "Time from a signal's creation to its action's terminal phase.", labelNames: ["kind"], buckets: LOOP_BUCKETS, registers: [registry] });
 export const loopActionDuration = new Histogram({ name: "orchestrator_closed_loop_action_duration_seconds", help: "Time from an action's creation to its terminal phase.", labelNames: ["type"], buckets: LOOP_BUCKETS, registers: [registry] });
 export const loopQueueDepth = new Gauge({ name: "orchestrator_closed_loop_queue_depth", help: "RemediationActions not yet in a terminal phase.", registers: [registry] });
+export const shadowDecisionsTotal = new Counter({ name: "smartops_shadow_decisions_total", help: "Judgements of shadow GuardrailPolicies beside the enforced ones, by whether they agreed and the reason the shadow one gave (Allowed when it would allow).", labelNames: ["result", "reason"], registers: [registry] });
 export const effectivenessTotal = new Counter({ name: "smartops_action_effectiveness_total", help: "Succeeded actions judged effective or not after their window, by action type and state (Effective, Ineffective, Unknown).", labelNames: ["type", "state"], registers: [registry] });
 export const loopGuardrailBlocksTotal = new Counter({ name: "orchestrator_closed_loop_guardrail_blocks_total", help: "Actions blocked by a guardrail, by reason.", labelNames: ["reason"], registers: [registry] });
 

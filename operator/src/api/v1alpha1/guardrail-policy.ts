@@ -114,6 +114,10 @@ const revertOrKeep = z.enum(["Revert", "Keep"]);
 
 export const guardrailPolicySpec = z
   .object({
+    mode: z
+      .enum(["Enforce", "Shadow"])
+      .default("Enforce")
+      .describe("Enforce: the policy judges actions. Shadow: it never changes what happens; each action on a covered target records what the enforced policies together with this one would have decided (status.shadowDecisions), to trial a policy before enforcing it."),
     paused: z.boolean().default(false).describe("Kill switch: when true no action on a covered target is executed; they end Blocked with reason PolicyPaused."),
     targets: z
       .object({

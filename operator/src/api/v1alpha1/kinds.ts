@@ -95,6 +95,7 @@ export const guardrailPolicyKind: KindDefinition = {
   spec: guardrailPolicySpec,
   status: guardrailPolicyStatus,
   printerColumns: [
+    { name: "Mode", type: "string", jsonPath: ".spec.mode", description: "Enforce, or Shadow (records what it would decide, decides nothing)." },
     { name: "Paused", type: "boolean", jsonPath: ".spec.paused", description: "Kill switch." },
     { name: "MaxReplicas", type: "integer", jsonPath: ".spec.replicas.max", description: "Replica cap." },
     { name: "Targets", type: "integer", jsonPath: ".status.selectedTargets", description: "Deployments covered." },

@@ -420,6 +420,21 @@ export const remediationActionStatus = z
       .describe("Set when verification failed and the policy's onFailure is Revert: the undo the operator started."),
     effectiveness: effectiveness.optional(),
     judgedBy: judgedBy.optional(),
+    shadowDecisions: z
+      .array(
+        z
+          .object({
+            policy: z.string().max(507).describe("namespace/name of the shadow GuardrailPolicy."),
+            verdict: z.enum(["Allowed", "Blocked"]).describe("What the enforced policies together with this one would have decided."),
+            reason: z.string().max(128).optional().describe("The block reason it would have given."),
+            agrees: z.boolean().describe("Whether that is what the enforced policies decided."),
+            message: z.string().max(1024).optional().describe("Its explanation."),
+          })
+          .strict(),
+      )
+      .max(16)
+      .optional()
+      .describe("What every covering shadow policy (mode: Shadow) would have decided, recorded when the action was judged; nothing here changed what happened."),
     guardrailPolicies: z.array(dnsSubdomain).max(16).optional().describe("Names of the GuardrailPolicies that applied."),
     startedAt: timestamp.optional().describe("When execution started."),
     completedAt: timestamp.optional().describe("When the action reached a terminal phase."),

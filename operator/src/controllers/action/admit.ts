@@ -15,11 +15,12 @@ import { concreteIntent, preStateFor } from "../intent.ts";
 import { policyFor } from "../policies.ts";
 import { approvalGate } from "./approval.ts";
 import { judgeAutoscaler } from "./autoscaler.ts";
-import { type ActionContext, actionsOfTarget, history, targetPods } from "./context.ts";
+import { type ActionContext, actionsOfTarget, guardrailInput, targetPods } from "./context.ts";
 import { describeIntent } from "./describe.ts";
 import { dryRun } from "./dry-run.ts";
 import { type PatchEffect, patchEffect } from "./patch-effect.ts";
 import { admitRevert } from "./revert.ts";
+import { shadowJudgements } from "./shadow.ts";
 import { condition, type Transition, withFields } from "./transition.ts";
 
 /** A judgement again after a guarded write was refused: the fresh reading it read, and why. */
@@ -46,7 +47,8 @@ export async function admit(ctx: ActionContext, again?: Rejudge): Promise<Transi
   }
   const policy = policyFor({ namespace: ns, name: a.spec.target.name, labels: d?.metadata?.labels }, deps.policies, deps.operatorNamespace);
   const judgedBy = judgedByOf(policy, a);
-  return withFields(await judge(ctx, policy, d, effect, again), { judgedBy });
+  const shadows = shadowJudgements(ctx, d, effect?.changes);
+  return withFields(await judge(ctx, policy, d, effect, again), { judgedBy, ...(shadows.length > 0 ? { shadowDecisions: shadows } : {}) });
 }
 
 async function judge(ctx: ActionContext, policy: EffectivePolicy, d: V1Deployment | undefined, effect: PatchEffect | undefined, again?: Rejudge): Promise<Transition> {
@@ -65,17 +67,7 @@ async function judge(ctx: ActionContext, policy: EffectivePolicy, d: V1Deploymen
       measure: [{ metric: "guardrailBlock", reason: Reason.RepeatedFailures }],
     };
   }
-  const decision = evaluateGuardrails({
-    action: {
-      name: a.metadata.name, namespace: ns, type: a.spec.type, targetNamespace: a.spec.target.namespace,
-      ...(a.spec.scale ? { scale: a.spec.scale } : {}),
-      ...(changes ? { changes } : {}),
-    },
-    target: { exists: d !== undefined, replicas: d?.spec?.replicas ?? 0 },
-    history: history(ctx),
-    policy,
-    now,
-  });
+  const decision = evaluateGuardrails({ ...guardrailInput(ctx, d, changes), policy });
   const guardrailPolicies = policy.sources.slice(0, 16).map((s) => s.split("/")[1] ?? s);
 
   if (decision.verdict === "block") {

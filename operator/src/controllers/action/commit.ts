@@ -12,6 +12,7 @@ import {
 } from "../../telemetry/metrics.ts";
 import { ATTR, inSpan } from "../../telemetry/tracing.ts";
 import { type ActionContext, storeStatus } from "./context.ts";
+import { autoRevert } from "./auto-revert.ts";
 import { linkRevert } from "./link.ts";
 import { actionAttributes, createdAt, outcomeAttributes, ref, verb } from "./describe.ts";
 import type { Measurement, StatusUpdate, Transition } from "./transition.ts";
@@ -60,6 +61,8 @@ export async function commit(ctx: ActionContext, t: Transition): Promise<Remedia
     finished(ctx, stored);
     // A revert that succeeded is named on the action it undid, after its own terminal write.
     await linkRevert(ctx.deps, stored);
+    // A scale or patch whose verification failed is undone when the policy says Revert.
+    await autoRevert(ctx.deps, stored);
     span.setAttributes(outcomeAttributes(stored));
     return stored;
   });

@@ -7,7 +7,8 @@ import type { RemediationActionStatus } from "../../api/v1alpha1/remediation-act
 import type { KubeApi } from "../../k8s/api.ts";
 import { writeStatus } from "../../k8s/smartops.ts";
 import type { EventRecorder } from "../../k8s/events.ts";
-import type { ActionRecord } from "../../remediation/guardrails.ts";
+import type { FieldChange } from "../../remediation/change.ts";
+import type { ActionRecord, GuardrailInput } from "../../remediation/guardrails.ts";
 import type { Logger } from "../../telemetry/logger.ts";
 import type { AutoscalerCaches } from "../autoscalers.ts";
 import type { Cache, OverlayCache } from "../cache.ts";
@@ -86,4 +87,19 @@ export function history(ctx: ActionContext): ActionRecord[] {
 
 export function targetPods(ctx: ActionContext, d: V1Deployment | undefined): V1Pod[] {
   return d ? podsOf(d, ctx.deps.pods, ctx.deps.replicaSets) : [];
+}
+
+/** What the guardrails judge of this action on the Deployment as read (the policy is the caller's: enforced, or with a shadow one). */
+export function guardrailInput(ctx: ActionContext, d: V1Deployment | undefined, changes: readonly FieldChange[] | undefined): Omit<GuardrailInput, "policy"> {
+  const a = ctx.action;
+  return {
+    action: {
+      name: a.metadata.name, namespace: a.metadata.namespace, type: a.spec.type, targetNamespace: a.spec.target.namespace,
+      ...(a.spec.scale ? { scale: a.spec.scale } : {}),
+      ...(changes ? { changes } : {}),
+    },
+    target: { exists: d !== undefined, replicas: d?.spec?.replicas ?? 0 },
+    history: history(ctx),
+    now: ctx.now,
+  };
 }

@@ -12,8 +12,9 @@ import {
   action, allowedActions, approvalFor, approvalTimeout, available, cacheOfApi, crashLooping, createdAt, deployment, dryRun, executedAt, managedBy, maxReplicas, maxStep,
   minReplicas, NAMESPACE, type Opt, rateLimits, rfc3339, withRevertOf,
   paused, pod, policy, progressDeadlineExceeded, progressing, replicaSet, stampedBy, T0, withApproval, withDeletePod, withIntent, withPatch,
-  withPhase, withReplicas, withScale, withStatus, withTarget, withType, withVerify, withVerifyTimeout,
+  withPhase, withPolicySpec, withReplicas, withScale, withStatus, withTarget, withType, withVerify, withVerifyTimeout,
 } from "../testing/builders.ts";
+import { undoName } from "../../remediation/names.ts";
 import { ActionController, MAX_ACTION_ERRORS } from "./controller.ts";
 import { VERIFY_RETRY_BASE_MS } from "./verify.ts";
 
@@ -624,6 +625,114 @@ describe("revert: undo of one earlier action", () => {
     h.api.failNext({ verb: "patch", resource: DEPLOYMENTS }, apiError(422, "Invalid", "refused"));
     await h.reconcile();
     expect(h.stored().status).toMatchObject({ phase: "Failed", reason: "ExecutionFailed" });
+  });
+});
+
+describe("automatic undo: a scale or patch whose verification failed, onFailure Revert", () => {
+  const SCALED = { reversible: true, replicas: 2, fields: [{ path: "/spec/replicas", before: "2", after: "3" }] };
+  const UNDO = undoName("act", "act-uid");
+  const CREATE = "create remediationactions";
+  /** A scale 2 → 3 that changed the Deployment and is verifying it (deadline in a minute). */
+  const verifying = (...opts: Opt<RemediationAction>[]) => scale(withPhase("Verifying", "RolloutInProgress"), withIntent({ fromReplicas: 2, replicas: 3, recordedAt: rfc3339(START - 5000) }),
+    executedAt(START - 5000), withStatus({ preState: SCALED, startedAt: rfc3339(START - 5000), verification: { status: "IN_PROGRESS", attempts: 1, deadline: rfc3339(START + 60_000) } }), ...opts);
+  /** The same action after its terminal write: Failed CrashLoopDetected a second ago, no undo recorded (a crash came between). */
+  const failedAlready = (...opts: Opt<RemediationAction>[]) => verifying(withPhase("Failed", "CrashLoopDetected"),
+    withStatus({ completedAt: rfc3339(START - 1000), message: "pod web-new is in CrashLoopBackOff", verification: { status: "FAILED", attempts: 1 } }), ...opts);
+  /** The Deployment as the scale left it, its new pod crash-looping. */
+  const crashing = { deployment: deployment("web", withReplicas(3), stampedBy("act-uid"), progressing()), pods: (d: V1Deployment) => [podOf(d, "web-new", "new-uid", START - 4000, crashLooping())] };
+  const keep = withPolicySpec({ onFailure: { scale: "Keep", patch: "Keep" } });
+
+  it("a crash loop: Failed at once, then the revert is created, recorded on the action, and a Warning event says so", async () => {
+    const h = harness({ action: verifying(), ...crashing });
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase: "Failed", reason: "CrashLoopDetected", autoRevert: { action: UNDO, createdAt: rfc3339(START) } });
+    expect(h.writes()).toEqual([STATUS, CREATE, STATUS]);
+    const revert = h.other(UNDO);
+    expect(revert.spec).toMatchObject({ type: "revert", revertOf: "act", target: { name: "web" }, source: "policy-engine", dryRun: false, verifyTimeoutSeconds: 60 });
+    expect(revert.spec.reason).toMatch(/^automatic undo: verification failed \(CrashLoopDetected: /);
+    expect(revert.metadata.labels).toEqual({ "smartops.io/target": "web" });
+    expect(h.events).toContain("Warning AutoRevertCreated RemediationAction");
+  });
+
+  it("the revert then runs the normal path: replicas restored, verified, the original names it", async () => {
+    const h = harness({ action: verifying(), ...crashing });
+    await h.reconcile();
+    h.api.remove(PODS, NAMESPACE, "web-new");
+    await h.reconcile();
+    expect(h.other(UNDO).status).toMatchObject({ phase: "Verifying" });
+    expect(h.api.stored<V1Deployment>(DEPLOYMENTS, NAMESPACE, "web")!.spec!.replicas).toBe(2);
+    // The Deployment controller catches up with the undo.
+    h.api.mutate<V1Deployment>(DEPLOYMENTS, NAMESPACE, "web", (d) => {
+      Object.assign(d, deployment("web", withReplicas(2), stampedBy(h.other(UNDO).metadata.uid!), available()), { metadata: d.metadata });
+      d.status!.observedGeneration = d.metadata!.generation;
+    });
+    await h.reconcile();
+    expect(h.other(UNDO).status, h.other(UNDO).status?.message).toMatchObject({ phase: "Succeeded", reason: "RolloutComplete" });
+    expect(h.stored().status).toMatchObject({ autoRevert: { action: UNDO }, revertedBy: UNDO });
+    // Converged: no second undo, nothing more to write.
+    await h.reconcile();
+    expect(h.writes()).toEqual([]);
+    expect(h.api.storedAll<RemediationAction>(REMEDIATION_ACTIONS, NAMESPACE).filter((a) => a.spec.revertOf === "act").map((a) => a.metadata.name)).toEqual([UNDO]);
+  });
+
+  it("a timed-out scale is undone too", async () => {
+    const h = harness({ action: verifying(withStatus({ verification: { status: "IN_PROGRESS", attempts: 3, deadline: rfc3339(START - 1) } })), deployment: crashing.deployment });
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase: "Failed", reason: "RolloutTimedOut", autoRevert: { action: UNDO } });
+  });
+
+  const nothing: Array<{ name: string; setup: Setup; phase: string; reason: string }> = [
+    { name: "onFailure Keep", setup: { action: verifying(), ...crashing, policies: [[keep]] }, phase: "Failed", reason: "CrashLoopDetected" },
+    { name: "a restart (nothing to go back to)", setup: { action: verifying(withType("restart"), withStatus({ preState: { reversible: false, reason: "a restart re-triggers a rollout; it cannot be undone" } })), ...crashing }, phase: "Failed", reason: "CrashLoopDetected" },
+    { name: "a failure that is not the verification's (target gone)", setup: { action: verifying(), deployment: null }, phase: "Failed", reason: "TargetNotFound" },
+    { name: "already reverted (linked) before it was swept", setup: { action: failedAlready(withStatus({ revertedBy: "undo-by-alice" })), ...crashing }, phase: "Failed", reason: "CrashLoopDetected" },
+    { name: "a human's revert of it exists", setup: { action: failedAlready(), others: [action("undo-by-alice", withRevertOf("act"))], ...crashing }, phase: "Failed", reason: "CrashLoopDetected" },
+  ];
+  it.each(nothing)("no undo: $name", async ({ setup, phase, reason }) => {
+    const h = harness(setup);
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase, reason });
+    expect(h.stored().status?.autoRevert).toBeUndefined();
+    expect(h.api.stored(REMEDIATION_ACTIONS, NAMESPACE, UNDO)).toBeUndefined();
+    expect(h.writes()).not.toContain(CREATE);
+    expect(h.events).not.toContain("Warning AutoRevertCreated RemediationAction");
+  });
+
+  it("a crash after the terminal write, before the create: the next reconcile of the target creates the one undo", async () => {
+    const h = harness({ action: failedAlready(), ...crashing });
+    await h.reconcile();
+    expect(h.writes()).toEqual([CREATE, STATUS]);
+    expect(h.stored().status?.autoRevert?.action).toBe(UNDO);
+    expect(h.other(UNDO).spec.revertOf).toBe("act");
+    expect(h.events).toContain("Warning AutoRevertCreated RemediationAction");
+  });
+
+  it("a crash after the create, before the record: AlreadyExists, still one undo, now recorded", async () => {
+    const h = harness({ action: failedAlready(), ...crashing });
+    h.api.failNext({ verb: "replace", resource: REMEDIATION_ACTIONS, name: "act" }, apiError(503, "ServiceUnavailable", "gone"));
+    await expect(h.reconcile()).rejects.toMatchObject({ status: 503 });
+    expect(h.api.stored(REMEDIATION_ACTIONS, NAMESPACE, UNDO)).toBeDefined();
+    expect(h.stored().status?.autoRevert).toBeUndefined();
+    await h.reconcile();
+    expect(h.api.writes().filter((c) => c.verb === "create").map((c) => c.error?.reason)).toEqual(["AlreadyExists"]);
+    expect(h.stored().status?.autoRevert?.action).toBe(UNDO);
+    expect(h.api.storedAll<RemediationAction>(REMEDIATION_ACTIONS, NAMESPACE).filter((a) => a.spec.revertOf === "act")).toHaveLength(1);
+  });
+
+  it("a create refused (403) never fails the action nor holds up the target; a later reconcile creates it", async () => {
+    const h = harness({ action: verifying(), ...crashing });
+    h.api.failNext({ verb: "create", resource: REMEDIATION_ACTIONS }, apiError(403, "Forbidden", "no"));
+    await h.reconcile();
+    expect(h.stored().status).toMatchObject({ phase: "Failed", reason: "CrashLoopDetected" });
+    expect(h.stored().status?.autoRevert).toBeUndefined();
+    await h.reconcile();
+    expect(h.stored().status?.autoRevert?.action).toBe(UNDO);
+  });
+
+  it("a failure older than the undo's age bound is left to a human", async () => {
+    const h = harness({ action: failedAlready(withStatus({ completedAt: rfc3339(START - 16 * 60_000) })), ...crashing });
+    await h.reconcile();
+    expect(h.writes()).toEqual([]);
   });
 });
 

@@ -21,6 +21,7 @@ import { commit } from "./commit.ts";
 import { type ActionContext, type ActionDeps, actionsOfTarget, contextFor } from "./context.ts";
 import { actionAttributes, outcomeAttributes } from "./describe.ts";
 import { execute } from "./execute.ts";
+import { autoRevert, needsAutoRevert } from "./auto-revert.ts";
 import { linkRevert, needsLink } from "./link.ts";
 import type { Transition } from "./transition.ts";
 import { verify } from "./verify.ts";
@@ -78,6 +79,8 @@ export class ActionController {
       .sort((x, y) => Number(isInFlight(y)) - Number(isInFlight(x)) || byAge(x, y));
     // A revert that succeeded before a crash could write the link on the action it undid.
     for (const r of actions) if (needsLink(this.d, r)) await linkRevert(this.d, r);
+    // An undo lost to a crash (or a refused write) after a failed action's terminal write is created now.
+    for (const f of actions) if (needsAutoRevert(this.d, f)) await autoRevert(this.d, f);
     let requeueAfterMs: number | undefined;
     let failure: unknown;
     for (const action of open) {

@@ -26,6 +26,7 @@ export const replicasArb = fc
 export function policySpecArb(opts: { pausedPercent?: number } = {}): fc.Arbitrary<GuardrailPolicySpec> {
   const pausedPercent = opts.pausedPercent ?? 15;
   return fc.record({
+    mode: fc.constant("Enforce" as const),
     paused: fc.oneof({ arbitrary: fc.constant(true), weight: pausedPercent }, { arbitrary: fc.constant(false), weight: 100 - pausedPercent }),
     targets: fc.constant({}),
     replicas: replicasArb,
@@ -65,7 +66,7 @@ export function policySpecArb(opts: { pausedPercent?: number } = {}): fc.Arbitra
     }, { requiredKeys: ["ladders", "maxConsecutiveFailures"] }),
     autoscaler: fc.record({ mode: fc.constantFrom("Block" as const, "AdjustAutoscaler" as const), adjustSeconds: fc.integer({ min: 10, max: 86400 }) }),
     allowedActions: fc.option(fc.subarray([...ACTION_TYPES]), { nil: undefined, freq: 2 }),
-  }, { requiredKeys: ["paused", "targets", "replicas", "cooldownSeconds", "rateLimits", "patch", "approval", "signals", "onFailure", "effectiveness", "escalation", "autoscaler"] });
+  }, { requiredKeys: ["mode", "paused", "targets", "replicas", "cooldownSeconds", "rateLimits", "patch", "approval", "signals", "onFailure", "effectiveness", "escalation", "autoscaler"] });
 }
 
 export function policyObjectsArb(maxLength = 4): fc.Arbitrary<PolicyObject[]> {
