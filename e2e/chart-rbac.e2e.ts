@@ -46,6 +46,8 @@ const MATRIX: Check[] = [
     may("OPERATOR", "APPS", "watch", SO(p)), may("OPERATOR", "APPS", "update", SO(p), "status"), may("OPERATOR", "APPS", "patch", SO(p), "status"),
   ]),
   may("OPERATOR", "APPS", "create", SO("remediationactions")), may("OPERATOR", "APPS", "closed-loop", SO("remediationactions")),
+  // retention: terminal signals and actions, with uid + resourceVersion preconditions
+  ...["remediationactions", "anomalysignals", "rcasignals"].map((p) => may("OPERATOR", "APPS", "delete", SO(p))),
   may("OPERATOR", "RELEASE_NS", "update", "leases.coordination.k8s.io"), may("OPERATOR", "RELEASE_NS", "create", "leases.coordination.k8s.io"),
   // operator: never creates or deletes workloads, touches Secrets, RBAC or Nodes, approves or rewrites an action
   mayNot("OPERATOR", "APPS", "create", "deployments.apps"), mayNot("OPERATOR", "APPS", "delete", "deployments.apps"),
@@ -63,7 +65,7 @@ const MATRIX: Check[] = [
   mayNot("OPERATOR", "APPS", "create", "pods", "exec"), mayNot("OPERATOR", "APPS", "create", "pods", "attach"),
   mayNot("OPERATOR", "APPS", "create", "pods"), mayNot("OPERATOR", "APPS", "delete", "pods"),
   mayNot("OPERATOR", "APPS", "patch", SO("remediationactions")), mayNot("OPERATOR", "APPS", "update", SO("remediationactions")),
-  mayNot("OPERATOR", "APPS", "approve", SO("remediationactions")), mayNot("OPERATOR", "APPS", "delete", SO("remediationactions")),
+  mayNot("OPERATOR", "APPS", "approve", SO("remediationactions")),
   mayNot("OPERATOR", "APPS", "create", SO("anomalysignals")), mayNot("OPERATOR", "APPS", "patch", SO("guardrailpolicies")),
   mayNot("OPERATOR", "APPS", "create", "serviceaccounts", "token"), mayNot("OPERATOR", "", "impersonate", "users"),
   mayNot("OPERATOR", "APPS", "update", "leases.coordination.k8s.io"),

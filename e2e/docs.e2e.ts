@@ -30,6 +30,7 @@ const COVERED = [
   "docs/runbooks/verification-timeouts.md",
   "docs/runbooks/repeated-failures.md",
   "docs/runbooks/action-reverted.md",
+  "docs/runbooks/gitops-and-field-owners.md",
   "docs/runbooks/autoscaled-or-gitops.md",
   "docs/shim.md",
   "docs/deployment.md",

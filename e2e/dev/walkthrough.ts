@@ -283,6 +283,13 @@ function summary(results: { s: Scenario; outcomes: (Outcome & { action?: string;
     p.line("restart or scale of erp-simulator, the next one of the same type waits cooldownSeconds (300 s in the seed");
     p.line("policy). A re-run within 5 minutes therefore blocks C1 and C2 as well. See docs/runbooks/restart-loops.md.");
   }
+  if (results.some((r) => r.outcomes.some((o) => o.reason === "EscalatedToHuman" || o.reason === "Escalated"))) {
+    p.line();
+    p.line(`${yellow("Notified (EscalatedToHuman)")}: the same problem came back within the effectiveness window, so the`);
+    p.line("last action for it did not work; the escalation ladder (restart → scale-up → notify) takes the next step");
+    p.line("instead of repeating it, and past scale-up it acts no more and tells a human (an Event on the Deployment,");
+    p.line("and the webhooks when configured). See docs/guardrails.md#escalation.");
+  }
   const shimUrl = `http://127.0.0.1:${shim.port}`;
   p.line();
   p.line(bold("Still running"));

@@ -12,8 +12,11 @@ import { PolicyController } from "./controllers/policy-controller.ts";
 import { NotLeaderError } from "./controllers/reconcile.ts";
 import { EffectivenessController, type MeasureMetric } from "./controllers/effectiveness-controller.ts";
 import { SignalController } from "./controllers/signal-controller.ts";
+import { AuditController } from "./controllers/audit-controller.ts";
+import { type RetentionConfig, RetentionController } from "./controllers/retention-controller.ts";
+import { type AuditSink, logSink } from "./audit/sink.ts";
 import {
-  actionControllerSpec, declareIndexes, effectivenessControllerSpec, floorRestoreControllerSpec, type Informers, policyControllerSpec, signalControllerSpec,
+  actionControllerSpec, auditControllerSpec, declareIndexes, retentionControllerSpec, effectivenessControllerSpec, floorRestoreControllerSpec, type Informers, policyControllerSpec, signalControllerSpec,
 } from "./controllers/watches.ts";
 import { connect, loadKubeConfig } from "./k8s/client.ts";
 import type { NotifyConfig } from "./notify/config.ts";
@@ -26,6 +29,7 @@ import {
   ANOMALY_SIGNALS, DEPLOYMENTS, GUARDRAIL_POLICIES, HORIZONTAL_POD_AUTOSCALERS, PODS, RCA_SIGNALS, REMEDIATION_ACTIONS, REPLICASETS, type Resource, SCALED_OBJECTS,
 } from "./k8s/resources.ts";
 import { Informer } from "./runtime/informer.ts";
+import { DEFAULT_OWNERSHIP, type OwnershipSettings } from "./controllers/action/field-owners.ts";
 import { LeaderElector } from "./runtime/leader-election.ts";
 import { Manager } from "./runtime/manager.ts";
 import { queueMetrics, reconcileMetrics } from "./telemetry/queue-metrics.ts";
@@ -51,6 +55,12 @@ export interface OperatorConfig {
   notifications?: NotifyConfig;
   /** Reads a metric check's query from Prometheus; unset when none is configured (checks then end Unknown). */
   measure?: MeasureMetric;
+  /** The field manager of the operator's writes and how Argo CD tracks resources; unset: smartops-operator, annotation. */
+  ownership?: OwnershipSettings;
+  /** Retention of terminal signals and actions; unset: nothing is deleted. */
+  retention?: RetentionConfig;
+  /** Where audit records go besides nothing; the log stream when unset. */
+  audit?: AuditSink;
 }
 
 type InformerView = Pick<Informer<KubernetesObject>, "hasSynced" | "listError" | "lastEventAgeMs">;
@@ -84,7 +94,8 @@ export interface RunningOperator {
 }
 
 export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<RunningOperator> {
-  const { api, transport } = connect(loadKubeConfig(cfg.kubeconfig));
+  const ownership = cfg.ownership ?? DEFAULT_OWNERSHIP;
+  const { api, transport } = connect(loadKubeConfig(cfg.kubeconfig), ownership.fieldManager);
   const informer = <T extends KubernetesObject>(r: Resource) =>
     new Informer<T>({ api, resource: r, namespace: cfg.watchNamespace || undefined, resyncPeriodMs: cfg.resyncPeriodMs, logger: log.child({ informer: r.plural }) });
   const inf: Informers = {
@@ -121,7 +132,7 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
   manager.add(actionControllerSpec(new ActionController({
     ...common, actions: inf.actions, deployments: inf.deployments, pods: inf.pods, replicaSets: inf.replicaSets, policies: inf.policies,
     autoscalers: { hpas: inf.hpas, ...(inf.scaledObjects ? { scaledObjects: inf.scaledObjects } : {}) },
-    onTerminal: (a) => observeLoopDuration(a, inf),
+    onTerminal: (a) => observeLoopDuration(a, inf), ownership,
   }), inf, cfg.workers.actions));
   manager.add(signalControllerSpec(new SignalController({
     ...common, anomalies: inf.anomalies, rcas: inf.rcas, actions: inf.actions, deployments: inf.deployments, policies: inf.policies,
@@ -131,6 +142,13 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
     ...(cfg.measure ? { measure: cfg.measure } : {}),
   }), inf, cfg.workers.signals));
   manager.add(floorRestoreControllerSpec(new FloorRestoreController({ api, actions: inf.actions, log, guard }), inf, 1));
+  const audit = cfg.audit ?? logSink();
+  manager.add(auditControllerSpec(new AuditController({ ...common, actions: inf.actions, sink: audit }), inf, cfg.workers.signals));
+  if (cfg.retention) {
+    manager.add(retentionControllerSpec(new RetentionController({
+      ...common, actions: inf.actions, anomalies: inf.anomalies, rcas: inf.rcas, deployments: inf.deployments, policies: inf.policies, config: cfg.retention,
+    })));
+  }
   manager.add(policyControllerSpec(new PolicyController({ ...common, policies: inf.policies, deployments: inf.deployments }), inf, cfg.workers.policies, cfg.operatorNamespace));
 
   const stopAll = new AbortController();
@@ -190,6 +208,7 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
       // What is still queued gets a few seconds; webhooks are best effort (Events are the record).
       await notifier.flush(3_000);
       await notifier.close();
+      await Promise.race([audit.shutdown(), new Promise((r) => setTimeout(r, 3_000).unref())]).catch(() => undefined);
       await transport.close();
       await new Promise<void>((r) => server.close(() => r()));
     },

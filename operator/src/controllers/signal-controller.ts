@@ -10,7 +10,7 @@ import { ANNOTATIONS, LABELS } from "../api/v1alpha1/objects.ts";
 import { ConditionType, Reason } from "../api/v1alpha1/reasons.ts";
 import type { SignalStatus } from "../api/v1alpha1/anomaly-signal.ts";
 import type { KubeApi } from "../k8s/api.ts";
-import { isAlreadyExists } from "../k8s/errors.ts";
+import { isAlreadyExists, isQuotaExceeded } from "../k8s/errors.ts";
 import type { EventRecorder } from "../k8s/events.ts";
 import { createAction, writeStatus } from "../k8s/smartops.ts";
 import { actionName, labelValueOf } from "../remediation/names.ts";
@@ -45,7 +45,7 @@ export interface SignalControllerDeps {
   guard?: () => void;
 }
 
-const DONE = new Set(["ActionCreated", "Ignored", "NoTarget", "Notified"]);
+const DONE = new Set(["ActionCreated", "Ignored", "NoTarget", "Notified", "Refused"]);
 
 /** Work-queue keys: "AnomalySignal/ns/name" or "RcaSignal/ns/name". */
 export const signalKey = (s: Signal) => `${s.kind}/${s.metadata.namespace}/${s.metadata.name}`;
@@ -147,6 +147,12 @@ export class SignalController {
     try {
       await createAction(this.d.api, action);
     } catch (err) {
+      // A spent ResourceQuota refuses every retry alike: the signal ends Refused, it is not retried forever.
+      if (isQuotaExceeded(err)) {
+        const message = `RemediationAction ${name_} was not created: ${err instanceof Error ? err.message : String(err)}`;
+        this.d.events.record({ apiVersion: signal.apiVersion, kind, namespace, name, uid: signal.metadata.uid }, "Warning", Reason.QuotaExceeded, "Decide", message);
+        return this.record(signal, kindLabel, { phase: "Refused", reason: Reason.QuotaExceeded, message, verified: decision.verified, target: match.name });
+      }
       if (!isAlreadyExists(err)) throw err;
     }
     this.d.events.record(
@@ -190,7 +196,7 @@ export class SignalController {
   private async record(
     signal: Signal,
     kindLabel: string,
-    r: { phase: "ActionCreated" | "Ignored" | "NoTarget" | "Notified"; reason: string; message: string; actionName?: string; verified?: boolean; target?: string },
+    r: { phase: "ActionCreated" | "Ignored" | "NoTarget" | "Notified" | "Refused"; reason: string; message: string; actionName?: string; verified?: boolean; target?: string },
   ): Promise<ReconcileResult> {
     const prev = signal.status;
     annotateActiveSpan({ [ATTR.signalPhase]: r.phase, ...(r.target ? { [ATTR.targetName]: r.target } : {}) });
@@ -215,7 +221,7 @@ export class SignalController {
     this.d.guard?.();
     await writeStatus(this.d.api, signal, status);
     if (prev?.phase !== r.phase) {
-      loopSignalOutcomesTotal.inc({ kind: kindLabel, result: r.phase === "ActionCreated" ? "action" : r.phase === "Ignored" ? "ignored" : "no_target" });
+      loopSignalOutcomesTotal.inc({ kind: kindLabel, result: r.phase === "ActionCreated" ? "action" : r.phase === "Ignored" ? "ignored" : r.phase === "Refused" ? "refused" : "no_target" });
     }
     return {};
   }

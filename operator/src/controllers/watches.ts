@@ -16,6 +16,9 @@ import { type FloorRestoreController, raisedFloor } from "./floor-restore.ts";
 import { BY_CONTROLLER, BY_TARGET, controllerIndex, targetIndex, targetKey } from "./indexes.ts";
 import type { PolicyController } from "./policy-controller.ts";
 import { type SignalController, signalKey } from "./signal-controller.ts";
+import type { AuditController } from "./audit-controller.ts";
+import { RETENTION_KEY, type RetentionController } from "./retention-controller.ts";
+import { auditPending } from "../audit/record.ts";
 
 export interface Informers {
   anomalies: Informer<Signal>;
@@ -140,4 +143,21 @@ export function effectivenessControllerSpec(ctl: EffectivenessController, inf: I
       watch(inf.rcas, onSignal, ["add", "update"]),
     ],
   };
+}
+
+/** Keyed by action: each action whose audit record is not marked written (a sweep of all of them when leading starts). */
+export function auditControllerSpec(ctl: AuditController, inf: Informers, workers: number): ControllerSpec {
+  const keyOf = (a: RemediationAction) => `${a.metadata.namespace}/${a.metadata.name}`;
+  return {
+    name: "audit",
+    workers,
+    reconcile: (key) => ctl.reconcile(key),
+    initialKeys: () => inf.actions.list().filter(auditPending).map(keyOf),
+    watches: [watch(inf.actions, (a) => (auditPending(a) ? [keyOf(a)] : []), ["add", "update"])],
+  };
+}
+
+/** One key, swept on a timer while leading; no watches (a pass reads every cache). */
+export function retentionControllerSpec(ctl: RetentionController): ControllerSpec {
+  return { name: "retention", workers: 1, reconcile: (key) => ctl.reconcile(key), initialKeys: () => [RETENTION_KEY], watches: [] };
 }

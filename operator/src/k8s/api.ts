@@ -71,6 +71,14 @@ export interface KubeApi {
   create<T>(r: Resource, namespace: string | undefined, body: unknown, o?: WriteOptions): Promise<T>;
   replace<T>(r: Resource, namespace: string | undefined, name: string, body: unknown, o?: WriteOptions): Promise<T>;
   patch<T>(r: Resource, namespace: string | undefined, name: string, type: PatchType, body: unknown, o?: WriteOptions): Promise<T>;
+  /** Deletes the object only while it still has this uid and resourceVersion (409 Conflict otherwise; 404 when gone). */
+  delete(r: Resource, namespace: string | undefined, name: string, preconditions: Preconditions, o?: CallOptions): Promise<void>;
+}
+
+/** DeleteOptions.preconditions: the object as it was read, so a changed or re-created one is not deleted. */
+export interface Preconditions {
+  uid: string;
+  resourceVersion: string;
 }
 
 const CONTENT_TYPE: Record<PatchType, string> = {
@@ -108,6 +116,10 @@ export function httpKubeApi(transport: KubeTransport, options: HttpKubeApiOption
     patch: (r, ns, name, type, body, o) =>
       measured(op("patch", r, o), () =>
         transport.json(op("patch", r, o), { method: "PATCH", path: objectPath(r, ns, name, o?.subresource), query: write(o), body, contentType: CONTENT_TYPE[type], ...call(o) })),
+    delete: async (r, ns, name, preconditions, o) => {
+      const body = { apiVersion: "v1", kind: "DeleteOptions", preconditions, propagationPolicy: "Background" };
+      await measured(op("delete", r), () => transport.json(op("delete", r), { method: "DELETE", path: objectPath(r, ns, name), body, ...call(o) }));
+    },
   };
 }
 

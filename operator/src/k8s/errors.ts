@@ -39,6 +39,12 @@ export const isNotFound = (e: unknown) => statusOf(e) === 404;
 export const isConflict = (e: unknown) => statusOf(e) === 409;
 export const isAlreadyExists = (e: unknown) => isConflict(e) && (e as KubeApiError).reason === "AlreadyExists";
 export const isTooManyRequests = (e: unknown) => statusOf(e) === 429;
+/**
+ * A create the API server refused because a ResourceQuota of the namespace is
+ * spent: 403 Forbidden whose message says "exceeded quota: <name>, requested: …".
+ * Not a permission problem, and retrying at once cannot help.
+ */
+export const isQuotaExceeded = (e: unknown) => statusOf(e) === 403 && /exceeded quota/i.test((e as KubeApiError).message);
 /** 410 Gone: a resourceVersion or continue token older than etcd's compaction. */
 export const isGone = (e: unknown) => statusOf(e) === 410;
 /** A 4xx the request itself caused (not throttling, not a race): retrying the same request cannot help. */

@@ -1,8 +1,11 @@
 // Fault injection for the crash tests: with SMARTOPS_FAILPOINT=<name> the process
 // kills itself with SIGKILL when it reaches that point, as a node failure would.
 // Unset (always, outside tests) this is a no-op.
-/** before-auto-revert: after a failed action's terminal write, before the undo the operator creates for it. */
-export type Failpoint = "before-intent" | "after-intent" | "after-act" | "before-auto-revert";
+/**
+ * before-auto-revert: after a failed action's terminal write, before the undo the operator creates for it.
+ * before-audit: an action's terminal status is stored, its audit record not yet emitted.
+ */
+export type Failpoint = "before-intent" | "after-intent" | "after-act" | "before-auto-revert" | "before-audit";
 
 const armed = process.env.SMARTOPS_FAILPOINT;
 

@@ -284,6 +284,8 @@ export function pausePolicy(opts: { namespace: string; selector?: LabelSelector;
     approval: { scale: "None", restart: "None", patch: "None", deletePod: "None", revert: "None", timeoutSeconds: 604800 },
     signals: { minScore: 0, minConfidence: 0, unverified: "DryRun", scaleStep: 10 },
     onFailure: { scale: "Keep", patch: "Keep" },
+    gitops: { scale: "Allow", restart: "Allow", patch: "Allow", deletePod: "Allow" },
+    fieldConflicts: { mode: "Force", protectedManagers: [] },
     effectiveness: { windowSeconds: 10 },
     escalation: { ladders: { anomaly: [...LONGEST_LADDER], rca: [...LONGEST_LADDER] }, maxConsecutiveFailures: 100, blockExpirySeconds: 60 },
     // Block wins and the shortest hold wins: AdjustAutoscaler for the longest hold leaves other policies' choice alone.

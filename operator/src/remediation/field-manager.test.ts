@@ -57,6 +57,7 @@ describe("fieldOwners: the field manager whose fieldsV1 covers a path", () => {
       pointer: "/spec/replicas", want: ["new", "old"],
     },
     { name: "no managedFields: nobody", fields: [], pointer: "/spec/replicas", want: [] },
+    { name: "an entry with an empty field set owns nothing", fields: [entry("nobody", {})], pointer: "/spec/template/spec/containers/0/image", want: [] },
   ];
   it.each(cases)("$name", ({ fields, pointer, want }) => {
     expect(owners(fields, pointer)).toEqual(want);

@@ -50,6 +50,8 @@ function timeText(t: unknown): string {
 
 /** Does this fieldsV1 set own the field (or an ancestor), own something inside it, or neither? */
 function coverage(set: FieldSet | undefined, obj: unknown, tokens: readonly string[]): "covers" | "inside" | undefined {
+  // An empty set owns nothing (below the root, an empty node is a field owned whole).
+  if (!isObject(set) || Object.keys(set).length === 0) return undefined;
   let node: unknown = set;
   let cur: unknown = obj;
   for (const token of tokens) {

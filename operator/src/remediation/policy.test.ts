@@ -182,7 +182,10 @@ describe("effectivePolicy properties", () => {
           for (const k of ["scale", "restart", "patch", "deletePod"] as const) {
             expect(e.cooldownSeconds[k]).toBeGreaterThanOrEqual(p.cooldownSeconds[k]);
             if (p.approval[k] === "Required") expect(e.approval[k]).toBe("Required");
+            if (p.gitops[k] === "Block") expect(e.gitops[k]).toBe("Block");
           }
+          if (p.fieldConflicts.mode === "Block") expect(e.fieldConflicts.mode).toBe("Block");
+          expect(e.fieldConflicts.protectedManagers).toEqual(expect.arrayContaining(p.fieldConflicts.protectedManagers));
           expect(e.rateLimits.maxActionsPerHour).toBeLessThanOrEqual(p.rateLimits.maxActionsPerHour);
           expect(e.rateLimits.maxScaleIncreasePer15Minutes).toBeLessThanOrEqual(p.rateLimits.maxScaleIncreasePer15Minutes);
           expect(e.approval.timeoutSeconds).toBeLessThanOrEqual(p.approval.timeoutSeconds);

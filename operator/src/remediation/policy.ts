@@ -46,6 +46,10 @@ export interface EffectivePolicy {
     /** Unset when any covering policy leaves it unset: only a human resumes. */
     blockExpirySeconds?: number;
   };
+  /** Per action type on a GitOps-managed Deployment: Block when any covering policy says Block. */
+  gitops: { scale: GitOpsMode; restart: GitOpsMode; patch: GitOpsMode; deletePod: GitOpsMode };
+  /** Block when any covering policy says Block; the protected managers of every policy together (sorted). */
+  fieldConflicts: { mode: "Block" | "Force"; protectedManagers: string[] };
   /** Block when any covering policy says Block (a raised floor is a change no policy may be made to accept); the shortest hold. */
   autoscaler: { mode: "Block" | "AdjustAutoscaler"; adjustSeconds: number };
   /** Always explicit, in ACTION_TYPES order; unset in every policy means all four. */
@@ -133,6 +137,16 @@ export function effectivePolicy(covering: readonly PolicyObject[]): EffectivePol
       maxConsecutiveFailures: min(pick((s) => s.escalation.maxConsecutiveFailures)),
       ...blockExpiry(pick((s) => s.escalation.blockExpirySeconds)),
     },
+    gitops: {
+      scale: blockWins(pick((s) => s.gitops.scale)),
+      restart: blockWins(pick((s) => s.gitops.restart)),
+      patch: blockWins(pick((s) => s.gitops.patch)),
+      deletePod: blockWins(pick((s) => s.gitops.deletePod)),
+    },
+    fieldConflicts: {
+      mode: pick((s) => s.fieldConflicts.mode).includes("Block") ? "Block" : "Force",
+      protectedManagers: sortedUnique(pick((s) => s.fieldConflicts.protectedManagers).flat()),
+    },
     autoscaler: {
       mode: pick((s) => s.autoscaler.mode).includes("Block") ? "Block" : "AdjustAutoscaler",
       adjustSeconds: min(pick((s) => s.autoscaler.adjustSeconds)),
@@ -141,6 +155,9 @@ export function effectivePolicy(covering: readonly PolicyObject[]): EffectivePol
     sources,
   };
 }
+
+type GitOpsMode = "Block" | "Allow";
+const blockWins = (modes: GitOpsMode[]): GitOpsMode => (modes.includes("Block") ? "Block" : "Allow");
 
 /** The shortest ladder; among equals the first in sorted order, so the policies' order never matters. */
 function shortest(ladders: LadderStep[][]): LadderStep[] {

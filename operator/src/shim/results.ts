@@ -53,6 +53,8 @@ export const BLOCK_STATUS: Record<BlockReasonName, 400 | 403 | 404 | 409> = {
   AlreadyReverted: 409,
   TargetChangedSinceAction: 409,
   RepeatedFailures: 409,
+  ManagedByGitOps: 409,
+  FieldOwnedByOtherManager: 409,
   ManagedByAutoscaler: 409,
 };
 

@@ -172,6 +172,23 @@ describe("authentication and authorization", () => {
     expect(r.status).toBe(503);
     expect(r.headers.get("retry-after")).toBe("1");
   });
+
+  it("a ResourceQuota that refuses the signal is a 429 naming the quota, never a 5xx", async () => {
+    expect((await post("/v1/signals/anomaly", anomalyBody)).status).toBe(200);
+    backend.failNext = new KubeApiError("create_anomalysignal", 403, {
+      kind: "Status", code: 403, reason: "Forbidden",
+      message: 'anomalysignals.smartops.io "x" is forbidden: exceeded quota: smartops-signals, requested: count/anomalysignals.smartops.io=1, used: count/anomalysignals.smartops.io=2, limited: count/anomalysignals.smartops.io=2',
+    });
+    const r = await post("/v1/signals/anomaly", { ...anomalyBody, windowId: "lat-002" });
+    expect(r.status).toBe(429);
+    expect(r.body.error).toBe("TooManyRequests");
+    expect(String(r.body.message)).toContain("exceeded quota: smartops-signals");
+    expect(r.headers.get("retry-after")).toBe("30");
+    backend.failNext = new KubeApiError("create_anomalysignal", 403, { kind: "Status", code: 403, reason: "Forbidden", message: "status unknown for quota: smartops-signals, resource: count/anomalysignals.smartops.io" });
+    const uncounted = await post("/v1/signals/anomaly", { ...anomalyBody, windowId: "lat-003" });
+    expect(uncounted.status).toBe(503);
+    expect(uncounted.headers.get("retry-after")).toBe("1");
+  });
 });
 
 describe("limits and protocol errors", () => {

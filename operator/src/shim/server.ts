@@ -9,7 +9,10 @@ import { dnsLabel, dnsSubdomain } from "../api/v1alpha1/meta.ts";
 import type { RemediationAction, Signal } from "../api/v1alpha1/objects.ts";
 import { rcaSignalSpec } from "../api/v1alpha1/rca-signal.ts";
 import { type FieldIssue, validate } from "../api/v1alpha1/validation.ts";
-import { isAlreadyExists, isNotFound, KubeApiError } from "../k8s/errors.ts";
+import { isAlreadyExists, isNotFound, isQuotaExceeded, KubeApiError } from "../k8s/errors.ts";
+
+/** Retry-After of a quota refusal: object counts drop only as retention deletes (seconds to minutes). */
+const QUOTA_RETRY_AFTER_SECONDS = 30;
 import { rolloutStatus } from "../remediation/rollout.ts";
 import { resolveTarget } from "../remediation/target.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -419,6 +422,10 @@ export function createShimHandler(backend: ShimBackend, config: ShimConfig, log:
       if (err.status === 422 || err.status === 400) return new HttpError(400, "BadRequest", `rejected by the API server: ${err.message}`);
       if (err.status === 404) return new HttpError(404, "NotFound", `not found: ${err.message}`, { field: "namespace" });
       if (err.status === 409) return new HttpError(409, "Conflict", err.message);
+      // A spent ResourceQuota is the writer's budget, not the shim's permission: back off and retry later.
+      if (isQuotaExceeded(err)) return new HttpError(429, "TooManyRequests", `the namespace's ResourceQuota refused the object: ${err.message}`, { headers: { "retry-after": String(QUOTA_RETRY_AFTER_SECONDS) } });
+      // A quota the quota controller has not counted yet (new namespace or quota): the API server refuses for a moment.
+      if (err.status === 403 && /status unknown for quota/i.test(err.message)) return new HttpError(503, "ServiceUnavailable", `the namespace's ResourceQuota is not counted yet: ${err.message}`, { headers: { "retry-after": "1" } });
       if (err.status === 403) return new HttpError(502, "BadGateway", `the shim itself lacks permission: ${err.message}`);
     }
     return upstream(err, "handling the request");

@@ -39,7 +39,7 @@ export const verificationDuration = new Histogram({ name: "smartops_orchestrator
 // the shim counts signals at ingest (accepted, duplicate, rejected), the
 // operator's signal reconciler counts what it decided (action, ignored, no_target).
 export const loopSignalsTotal = new Counter({ name: "orchestrator_closed_loop_signals_total", help: "Signals received by the shim, by ingest result (accepted, duplicate, rejected).", labelNames: ["kind", "result"], registers: [registry] });
-export const loopSignalOutcomesTotal = new Counter({ name: "orchestrator_closed_loop_signal_outcomes_total", help: "Signals reconciled by the operator, by outcome (action, ignored, no_target).", labelNames: ["kind", "result"], registers: [registry] });
+export const loopSignalOutcomesTotal = new Counter({ name: "orchestrator_closed_loop_signal_outcomes_total", help: "Signals reconciled by the operator, by outcome (action, ignored, no_target, refused).", labelNames: ["kind", "result"], registers: [registry] });
 export const loopActionsTotal = new Counter({ name: "orchestrator_closed_loop_actions_total", help: "Closed-loop actions that reached a terminal phase.", labelNames: ["type", "status"], registers: [registry] });
 export const loopRetriesTotal = new Counter({ name: "orchestrator_closed_loop_retries_total", help: "Verification retries.", labelNames: ["type"], registers: [registry] });
 export const loopDuration = new Histogram({ name: "orchestrator_closed_loop_duration_seconds", help: "Time from a signal's creation to its action's terminal phase.", labelNames: ["kind"], buckets: LOOP_BUCKETS, registers: [registry] });
@@ -48,6 +48,12 @@ export const loopQueueDepth = new Gauge({ name: "orchestrator_closed_loop_queue_
 export const shadowDecisionsTotal = new Counter({ name: "smartops_shadow_decisions_total", help: "Judgements of shadow GuardrailPolicies beside the enforced ones, by whether they agreed and the reason the shadow one gave (Allowed when it would allow).", labelNames: ["result", "reason"], registers: [registry] });
 export const effectivenessTotal = new Counter({ name: "smartops_action_effectiveness_total", help: "Succeeded actions judged effective or not after their window, by action type and state (Effective, Ineffective, Unknown).", labelNames: ["type", "state"], registers: [registry] });
 export const loopGuardrailBlocksTotal = new Counter({ name: "orchestrator_closed_loop_guardrail_blocks_total", help: "Actions blocked by a guardrail, by reason.", labelNames: ["reason"], registers: [registry] });
+
+// --- Audit and retention ----------------------------------------------------------------
+export const auditRecordsTotal = new Counter({ name: "smartops_audit_records_total", help: "Audit records emitted, by event (ActionFinished, EffectivenessDecided); a record emitted again after a crash counts again.", labelNames: ["event"], registers: [registry] });
+export const auditPendingGauge = new Gauge({ name: "smartops_audit_pending", help: "Terminal actions whose audit record is not yet marked written in status.audit.", registers: [registry] });
+export const retentionDeletedTotal = new Counter({ name: "smartops_retention_deleted_total", help: "Objects deleted by retention, by kind.", labelNames: ["kind"], registers: [registry] });
+export const retentionKeptTotal = new Counter({ name: "smartops_retention_kept_total", help: "Objects past their TTL or count that retention kept because something still needs them, by kind and why.", labelNames: ["kind", "reason"], registers: [registry] });
 
 // --- controller-runtime names ----------------------------------------------------------
 export const reconcileTotal = new Counter({ name: "controller_runtime_reconcile_total", help: "Reconciliations per controller and result.", labelNames: ["controller", "result"], registers: [registry] });

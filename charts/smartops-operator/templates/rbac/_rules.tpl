@@ -87,6 +87,14 @@
 - apiGroups:
     - smartops.io
   resources:
+    - anomalysignals
+    - rcasignals
+    - remediationactions
+  verbs:
+    - delete
+- apiGroups:
+    - smartops.io
+  resources:
     - anomalysignals/status
     - rcasignals/status
     - remediationactions/status
@@ -181,6 +189,14 @@
     - watch
     - create
     - closed-loop
+- apiGroups:
+    - smartops.io
+  resources:
+    - anomalysignals
+    - rcasignals
+    - remediationactions
+  verbs:
+    - delete
 - apiGroups:
     - smartops.io
   resources:

@@ -49,9 +49,9 @@ export const signalStatus = z
   .object({
     observedGeneration: observedGeneration.optional(),
     phase: z
-      .enum(["Pending", "ActionCreated", "Ignored", "NoTarget", "Notified"])
+      .enum(["Pending", "ActionCreated", "Ignored", "NoTarget", "Notified", "Refused"])
       .optional()
-      .describe("What became of the signal: an action was created, the signal was ignored, no target was found, or the escalation ladder reached notify (no action; a human was told)."),
+      .describe("What became of the signal: an action was created, the signal was ignored, no target was found, the escalation ladder reached notify (no action; a human was told), or the API server refused to store its action (reason QuotaExceeded: a ResourceQuota of the namespace is spent)."),
     verified: z
       .boolean()
       .optional()

@@ -111,6 +111,37 @@ const ladder = z
   .describe("Steps in order. When the last action for a service and this kind was ineffective, the next signal takes the step after it; notify acts on nothing and tells a human (Event and webhooks).");
 
 const revertOrKeep = z.enum(["Revert", "Keep"]);
+const gitOpsMode = z.enum(["Block", "Allow"]);
+/** A field manager as the API server accepts it: at most 128 printable characters. */
+const fieldManagerName = z.string().min(1).max(128).regex(/^[\x21-\x7e][\x20-\x7e]*$/, "must be a field manager name: printable ASCII, at most 128 characters");
+
+
+/**
+ * How long terminal objects of the covered namespaces stay in etcd; unset fields
+ * keep the operator's settings. Where several policies set one, the longest TTL
+ * and the largest count win (deleting less is the safe side).
+ */
+export const retention = z
+  .object({
+    signals: z
+      .object({
+        ttlSeconds: z.int32().min(60).max(31536000).optional().describe("Seconds a terminal signal is kept after its creation."),
+        maxPerNamespace: z.int32().min(1).max(1000000).optional().describe("Most terminal signals kept per namespace and kind (the newest)."),
+      })
+      .strict()
+      .optional()
+      .describe("Terminal AnomalySignals and RcaSignals."),
+    actions: z
+      .object({
+        ttlSeconds: z.int32().min(60).max(31536000).optional().describe("Seconds a terminal action is kept after it completed."),
+        maxPerTarget: z.int32().min(1).max(100000).optional().describe("Most terminal actions kept per Deployment (the newest)."),
+      })
+      .strict()
+      .optional()
+      .describe("Terminal RemediationActions."),
+  })
+  .strict()
+  .describe("Retention of terminal signals and actions in the policy's namespaces (docs/deployment.md#retention). Never shortens what a guardrail, effectiveness or undo window, an approval or an unwritten audit record needs.");
 
 export const guardrailPolicySpec = z
   .object({
@@ -240,6 +271,29 @@ export const guardrailPolicySpec = z
       .strict()
       .default({ ladders: { anomaly: [...DEFAULT_LADDER], rca: [...DEFAULT_LADDER] }, maxConsecutiveFailures: 3 })
       .describe("What happens when actions do not work: the next step of a ladder, then a block."),
+    gitops: z
+      .object({
+        scale: gitOpsMode.default("Block").describe("Scales of a GitOps-managed Deployment: Block, or Allow (drift the next sync reverts)."),
+        restart: gitOpsMode.default("Allow").describe("Restarts of a GitOps-managed Deployment (Git does not undo them)."),
+        patch: gitOpsMode.default("Block").describe("Patches of a GitOps-managed Deployment: Block, or Allow (drift the next sync reverts)."),
+        deletePod: gitOpsMode.default("Allow").describe("Evictions of a GitOps-managed Deployment's pods (Git does not undo them)."),
+      })
+      .strict()
+      .default({ scale: "Block", restart: "Allow", patch: "Block", deletePod: "Allow" })
+      .describe("Actions on Deployments that Argo CD (tracking annotation, or instance label when the operator is told Argo CD tracks by label) or Flux (kustomize/helm toolkit labels) apply from Git. Block ends the action with ManagedByGitOps; Allow records the drift in status.drift and a Warning Event."),
+    fieldConflicts: z
+      .object({
+        mode: z.enum(["Block", "Force"]).default("Block").describe("A scale or patch changing a field a protected field manager owns: Block (FieldOwnedByOtherManager) or Force (change it; the owner is recorded in status.previousOwners)."),
+        protectedManagers: z
+          .array(fieldManagerName)
+          .max(32)
+          .default([])
+          .describe("Field managers protected on top of the defaults (argocd-controller, argocd-application-controller, kustomize-controller, helm-controller, helm)."),
+      })
+      .strict()
+      .default({ mode: "Block", protectedManagers: [] })
+      .describe("Fields owned by other field managers (metadata.managedFields). Fields owned by unprotected managers (kubectl, CI tools) are changed and their previous owner recorded in status.previousOwners."),
+    retention: retention.optional(),
     autoscaler: z
       .object({
         mode: z

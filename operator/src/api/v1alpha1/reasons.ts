@@ -54,6 +54,10 @@ export const BlockReason = {
   TargetChangedSinceAction: "TargetChangedSinceAction",
   /** Automatic actions on a target whose last actions failed or were ineffective, N in a row, until a human resumes it. */
   RepeatedFailures: "RepeatedFailures",
+  /** A scale or patch (by default) of a Deployment Argo CD or Flux applies from Git: the next sync would revert it. */
+  ManagedByGitOps: "ManagedByGitOps",
+  /** A scale or patch would change a field a protected field manager (GitOps controller, Helm, or one the policy lists) owns. */
+  FieldOwnedByOtherManager: "FieldOwnedByOtherManager",
   /** A scale (or a patch of spec.replicas) of a Deployment a HorizontalPodAutoscaler or KEDA ScaledObject scales, which the policy's autoscaler mode does not turn into a raised floor. */
   ManagedByAutoscaler: "ManagedByAutoscaler",
 } as const;
@@ -97,6 +101,8 @@ export const Reason = {
   AutoRevertCreated: "AutoRevertCreated",
   /** A signal whose ladder step is notify: no action, a human is told. */
   EscalatedToHuman: "EscalatedToHuman",
+  /** An action allowed on a GitOps-managed Deployment: the change is drift from Git (Warning Event on the Deployment). */
+  GitOpsDrift: "GitOpsDrift",
   /** The previous action for this service and signal kind did not work: the ladder's next step was taken. */
   Escalated: "Escalated",
   // Signals
@@ -108,6 +114,8 @@ export const Reason = {
   UnverifiedSignalDryRun: "UnverifiedSignalDryRun",
   RuleSaysNoAction: "RuleSaysNoAction",
   NoMatchingDeployment: "NoMatchingDeployment",
+  /** The API server refused the signal's action for a ResourceQuota: the signal ends Refused instead of retrying forever. */
+  QuotaExceeded: "QuotaExceeded",
   // Policies
   PolicyValid: "PolicyValid",
   PolicyInvalid: "PolicyInvalid",

@@ -435,7 +435,44 @@ export const remediationActionStatus = z
       .max(16)
       .optional()
       .describe("What every covering shadow policy (mode: Shadow) would have decided, recorded when the action was judged; nothing here changed what happened."),
+    drift: z
+      .object({
+        tool: z.enum(["ArgoCD", "Flux"]).describe("The GitOps tool that applies the Deployment from Git."),
+        app: z.string().max(512).describe("Its Argo CD Application, or Flux Kustomization / HelmRelease (namespace/name)."),
+        revertedBySync: z.boolean().describe("True for a scale or patch: the next sync sets the changed fields back to what Git holds unless the change is committed. False for a restart or eviction, which Git does not undo."),
+        message: z.string().max(1024).describe("What the drift means, in words."),
+      })
+      .strict()
+      .optional()
+      .describe("Set when the action was allowed on a GitOps-managed Deployment (policy gitops: Allow): the change is drift from Git."),
+    previousOwners: z
+      .array(
+        z
+          .object({
+            path: z.string().max(PRE_STATE_MAX_PATH_LENGTH).describe("The field the action changes, as a JSON pointer."),
+            manager: z.string().max(128).describe("The field manager that owned it (metadata.managedFields)."),
+            operation: z.string().max(16).optional().describe("How that manager last wrote it: Apply or Update."),
+            time: z.string().max(64).optional().describe("When it did."),
+            protected: z.boolean().optional().describe("True when the manager is protected and the change went on only because fieldConflicts.mode is Force."),
+          })
+          .strict(),
+      )
+      .max(64)
+      .optional()
+      .describe("Field managers other than the operator that owned the fields a scale or patch changes, before it changed them."),
     guardrailPolicies: z.array(dnsSubdomain).max(16).optional().describe("Names of the GuardrailPolicies that applied."),
+    audit: z
+      .array(
+        z
+          .object({
+            id: z.string().max(128).describe("The audit record's id: <action uid>/<phase>, or <action uid>/<phase>/effectiveness/<state> for the effectiveness decision."),
+            writtenAt: timestamp.describe("When the record was emitted."),
+          })
+          .strict(),
+      )
+      .max(8)
+      .optional()
+      .describe("Audit records already emitted (docs/audit.md), written after each record is out: a terminal action whose record is missing here is emitted again, and retention never deletes it."),
     startedAt: timestamp.optional().describe("When execution started."),
     completedAt: timestamp.optional().describe("When the action reached a terminal phase."),
     conditions: conditions.optional(),

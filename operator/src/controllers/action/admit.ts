@@ -18,6 +18,7 @@ import { judgeAutoscaler } from "./autoscaler.ts";
 import { type ActionContext, actionsOfTarget, guardrailInput, targetPods } from "./context.ts";
 import { describeIntent } from "./describe.ts";
 import { dryRun } from "./dry-run.ts";
+import { judgeOwners, withOwners } from "./field-owners.ts";
 import { type PatchEffect, patchEffect } from "./patch-effect.ts";
 import { admitRevert } from "./revert.ts";
 import { shadowJudgements } from "./shadow.ts";
@@ -95,12 +96,15 @@ async function judge(ctx: ActionContext, policy: EffectivePolicy, d: V1Deploymen
       },
     };
   }
+  // Who else owns the Deployment and the fields it changes: judged before a human is asked to approve.
+  const owners = judgeOwners(ctx, policy, d, decision.replicas, changes);
+  if (owners.verdict === "block") return owners.transition;
   // A Deployment an autoscaler scales: blocked, or its floor raised instead (controllers/action/autoscaler.ts).
   const autoscaled = await judgeAutoscaler(ctx, { policy, d, replicas: decision.replicas, approvalRequired: decision.approvalRequired, guardrailMessage: decision.message, changes, guardrailPolicies, ...(again ? { again } : {}) });
   if (autoscaled) return autoscaled;
   const gate = approvalGate(ctx, decision.approvalRequired, policy, decision.message, guardrailPolicies);
   if (gate) return gate;
-  if (a.spec.dryRun) return dryRun(ctx, d, decision.message, guardrailPolicies, decision.replicas, effect);
+  if (a.spec.dryRun) return withOwners(await dryRun(ctx, d, decision.message, guardrailPolicies, decision.replicas, effect), owners);
 
   const intent = d ? concreteIntent(a, d, targetPods(ctx, d), now, decision.replicas, changes) : undefined;
   if (!intent?.ok || !d) {
@@ -118,7 +122,7 @@ async function judge(ctx: ActionContext, policy: EffectivePolicy, d: V1Deploymen
   const approval = a.spec.approval;
   // A scale or patch is expected to be reversible; say so when it is not (restart and delete-pod never are).
   const irreversible = !preState.reversible && (a.spec.type === "scale" || a.spec.type === "patch") ? `; not reversible: ${preState.reason}` : "";
-  return {
+  return withOwners({
     kind: "update",
     update: {
       phase: "Executing", reason: Reason.IntentRecorded,
@@ -129,7 +133,7 @@ async function judge(ctx: ActionContext, policy: EffectivePolicy, d: V1Deploymen
         ...(approval?.decision === "Approved" ? [condition(ConditionType.Approved, "True", Reason.ApprovedByUser, `approved by ${approval.approvedBy}`)] : []),
       ],
     },
-  };
+  }, owners);
 }
 
 /**

@@ -14,6 +14,7 @@ import type { AutoscalerCaches } from "../autoscalers.ts";
 import type { Cache, OverlayCache } from "../cache.ts";
 import type { Indexed } from "../indexes.ts";
 import { podsOf } from "../pods.ts";
+import type { OwnershipSettings } from "./field-owners.ts";
 
 export interface ActionDeps {
   api: KubeApi;
@@ -32,6 +33,8 @@ export interface ActionDeps {
   now: () => number;
   /** Throws when this replica may no longer act (lost the lease). Called before every write. */
   guard: () => void;
+  /** How GitOps tools are recognised and the operator's own field manager; unset: the defaults. */
+  ownership?: OwnershipSettings;
   /** Called when an action reaches a terminal phase (loop duration metric). */
   onTerminal?: (action: RemediationAction) => void;
 }

@@ -33,7 +33,7 @@ export type Measurement =
   | { metric: "replicas"; desired: number; ready: number };
 
 /** Status fields a transition sets besides phase, reason, message and conditions. */
-export type StatusFields = Partial<Pick<RemediationActionStatus, "intent" | "preState" | "startedAt" | "guardrailPolicies" | "verification" | "dryRunResult" | "judgedBy" | "shadowDecisions">>;
+export type StatusFields = Partial<Pick<RemediationActionStatus, "intent" | "preState" | "startedAt" | "guardrailPolicies" | "verification" | "dryRunResult" | "judgedBy" | "shadowDecisions" | "drift" | "previousOwners">>;
 
 export interface StatusUpdate {
   /** Unset: the phase stays (a retry recorded within Verifying). */

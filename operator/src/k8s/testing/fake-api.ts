@@ -30,11 +30,11 @@
 import { KINDS } from "../../api/v1alpha1/kinds.ts";
 import { validate } from "../../api/v1alpha1/validation.ts";
 import { jsonEqual } from "../../remediation/change.ts";
-import type { CallOptions, KubeApi, ListQuery, ObjectList, PatchType, WatchQuery, WatchStream, WriteOptions } from "../api.ts";
+import type { CallOptions, KubeApi, ListQuery, ObjectList, PatchType, Preconditions, WatchQuery, WatchStream, WriteOptions } from "../api.ts";
 import { KubeApiError } from "../errors.ts";
 import type { Resource } from "../resources.ts";
 
-export type FakeVerb = "get" | "list" | "create" | "replace" | "patch";
+export type FakeVerb = "get" | "list" | "create" | "replace" | "patch" | "delete";
 
 export interface FakeCall {
   verb: FakeVerb;
@@ -250,6 +250,15 @@ export class FakeKubeApi implements KubeApi {
       this.checkPreconditions(req, before, m);
       const after = this.subresourceWrite(req, before, clone(body) as Obj);
       return clone(o?.dryRun ? this.preview(req, before, after) : this.put(r, before, after, req)) as T;
+    });
+  }
+
+  delete(r: Resource, namespace: string | undefined, name: string, preconditions: Preconditions, _o?: CallOptions): Promise<void> {
+    const req: Request = { verb: "delete", r, namespace, name, body: { preconditions } };
+    return this.run(req, () => {
+      const before = this.existing(r, namespace, name, "delete", req);
+      this.checkPreconditions(req, before, { ...preconditions });
+      this.bucket(r).delete(this.key(r, namespace, name));
     });
   }
 

@@ -18,6 +18,9 @@ const revertOrKeep = fc.constantFrom("Revert" as const, "Keep" as const);
 export const LADDER_STEPS = ["restart", "scale-up", "delete-pod", "notify"] as const;
 export const ladderArb = fc.array(fc.constantFrom(...LADDER_STEPS), { minLength: 1, maxLength: 5 });
 const seconds = fc.integer({ min: 0, max: 1200 });
+const gitOpsMode = fc.constantFrom("Block" as const, "Allow" as const);
+/** Field managers: some protected by default, some not. */
+export const FIELD_MANAGERS = ["kubectl", "kubectl-client-side-apply", "ci-deployer", "argocd-controller", "kustomize-controller", "helm", "team-tuner"] as const;
 
 export const replicasArb = fc
   .tuple(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 1, max: 6 }))
@@ -66,7 +69,9 @@ export function policySpecArb(opts: { pausedPercent?: number } = {}): fc.Arbitra
     }, { requiredKeys: ["ladders", "maxConsecutiveFailures"] }),
     autoscaler: fc.record({ mode: fc.constantFrom("Block" as const, "AdjustAutoscaler" as const), adjustSeconds: fc.integer({ min: 10, max: 86400 }) }),
     allowedActions: fc.option(fc.subarray([...ACTION_TYPES]), { nil: undefined, freq: 2 }),
-  }, { requiredKeys: ["mode", "paused", "targets", "replicas", "cooldownSeconds", "rateLimits", "patch", "approval", "signals", "onFailure", "effectiveness", "escalation", "autoscaler"] });
+    gitops: fc.record({ scale: gitOpsMode, restart: gitOpsMode, patch: gitOpsMode, deletePod: gitOpsMode }),
+    fieldConflicts: fc.record({ mode: fc.constantFrom("Block" as const, "Force" as const), protectedManagers: fc.subarray([...FIELD_MANAGERS]) }),
+  }, { requiredKeys: ["mode", "paused", "targets", "replicas", "cooldownSeconds", "rateLimits", "patch", "approval", "signals", "onFailure", "effectiveness", "escalation", "gitops", "fieldConflicts", "autoscaler"] });
 }
 
 export function policyObjectsArb(maxLength = 4): fc.Arbitrary<PolicyObject[]> {
