@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { installKedaCrd, removeKedaCrd } from "./support/keda.ts";
 import { parseAllDocuments } from "yaml";
 import { kubectlRun, render } from "./support/helm.ts";
 import { clients, waitFor } from "./support/kube.ts";
@@ -36,6 +37,9 @@ const MATRIX: Check[] = [
   ...["get", "list", "watch"].map((v) => may("OPERATOR", "APPS", v, "pods")),
   ...["get", "list", "watch"].map((v) => may("OPERATOR", "APPS", v, "replicasets.apps")),
   may("OPERATOR", "APPS", "create", "pods", "eviction"),
+  // autoscalers: read to know which Deployments are autoscaled; patch only to raise and restore a floor (AdjustAutoscaler)
+  ...["get", "list", "watch", "patch"].map((v) => may("OPERATOR", "APPS", v, "horizontalpodautoscalers.autoscaling")),
+  ...["get", "list", "watch", "patch"].map((v) => may("OPERATOR", "APPS", v, "scaledobjects.keda.sh")),
   ...["get", "list", "watch"].map((v) => may("OPERATOR", "APPS", v, "events")),
   may("OPERATOR", "APPS", "create", "events.events.k8s.io"), may("OPERATOR", "APPS", "patch", "events.events.k8s.io"),
   ...["anomalysignals", "rcasignals", "guardrailpolicies", "remediationactions"].flatMap((p) => [
@@ -48,6 +52,8 @@ const MATRIX: Check[] = [
   // operator: never creates or deletes workloads, touches Secrets, RBAC or Nodes, approves or rewrites an action
   mayNot("OPERATOR", "APPS", "create", "deployments.apps"), mayNot("OPERATOR", "APPS", "delete", "deployments.apps"),
   mayNot("OPERATOR", "APPS", "update", "deployments.apps"),
+  ...["create", "update", "delete"].map((v) => mayNot("OPERATOR", "APPS", v, "horizontalpodautoscalers.autoscaling")),
+  mayNot("OPERATOR", "APPS", "create", "scaledobjects.keda.sh"), mayNot("OPERATOR", "APPS", "delete", "scaledobjects.keda.sh"),
   mayNot("OPERATOR", "APPS", "get", "deployments.apps", "scale"), mayNot("OPERATOR", "APPS", "patch", "deployments.apps", "scale"),
   mayNot("OPERATOR", "APPS", "patch", "replicasets.apps"), mayNot("OPERATOR", "APPS", "delete", "replicasets.apps"),
   ...["create", "update", "patch", "delete"].map((v) => mayNot("OPERATOR", "APPS", v, "configmaps")),
@@ -122,8 +128,14 @@ const MODES: Mode[] = [
   { scope: "namespace", release: "rbac-ns", ns: "e2e-chart-rbac-ns", apps: "e2e-chart-rbac-watched", other: "e2e-chart-rbac-other" },
 ];
 
+// can-i answers no for a kind the API server does not serve: the scaledobjects.keda.sh checks need its CRD.
+beforeAll(() => {
+  installKedaCrd();
+});
+
 afterAll(() => {
   kubectlRun(["delete", "namespace", MODES[0]!.other, "--wait=false", "--ignore-not-found"]);
+  removeKedaCrd();
 });
 
 it("docs/security.md prints every command this suite runs", () => {

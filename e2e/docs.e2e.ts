@@ -31,6 +31,7 @@ const COVERED = [
   "docs/runbooks/repeated-failures.md",
   "docs/runbooks/action-reverted.md",
   "docs/runbooks/gitops-and-field-owners.md",
+  "docs/runbooks/autoscaled-or-gitops.md",
   "docs/shim.md",
   "docs/alertmanager.md",
   "docs/deployment.md",

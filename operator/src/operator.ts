@@ -7,6 +7,7 @@ import type { Server } from "node:http";
 import type { RemediationAction } from "./api/v1alpha1/objects.ts";
 import { isOpenAction } from "./api/v1alpha1/remediation-action.ts";
 import { ActionController } from "./controllers/action/controller.ts";
+import { FloorRestoreController } from "./controllers/floor-restore.ts";
 import { PolicyController } from "./controllers/policy-controller.ts";
 import { NotLeaderError } from "./controllers/reconcile.ts";
 import { EffectivenessController, type MeasureMetric } from "./controllers/effectiveness-controller.ts";
@@ -15,7 +16,7 @@ import { AuditController } from "./controllers/audit-controller.ts";
 import { type RetentionConfig, RetentionController } from "./controllers/retention-controller.ts";
 import { type AuditSink, logSink } from "./audit/sink.ts";
 import {
-  actionControllerSpec, auditControllerSpec, declareIndexes, retentionControllerSpec, effectivenessControllerSpec, type Informers, policyControllerSpec, signalControllerSpec,
+  actionControllerSpec, auditControllerSpec, declareIndexes, retentionControllerSpec, effectivenessControllerSpec, floorRestoreControllerSpec, type Informers, policyControllerSpec, signalControllerSpec,
 } from "./controllers/watches.ts";
 import { connect, loadKubeConfig } from "./k8s/client.ts";
 import type { NotifyConfig } from "./notify/config.ts";
@@ -23,7 +24,10 @@ import { notifyingRecorder } from "./notify/events.ts";
 import { createNotifier } from "./notify/webhook.ts";
 import { eventRecorder } from "./k8s/events.ts";
 import { leaseClient } from "./k8s/leases.ts";
-import { ANOMALY_SIGNALS, DEPLOYMENTS, GUARDRAIL_POLICIES, PODS, RCA_SIGNALS, REMEDIATION_ACTIONS, REPLICASETS, type Resource } from "./k8s/resources.ts";
+import { served } from "./k8s/autoscalers.ts";
+import {
+  ANOMALY_SIGNALS, DEPLOYMENTS, GUARDRAIL_POLICIES, HORIZONTAL_POD_AUTOSCALERS, PODS, RCA_SIGNALS, REMEDIATION_ACTIONS, REPLICASETS, type Resource, SCALED_OBJECTS,
+} from "./k8s/resources.ts";
 import { Informer } from "./runtime/informer.ts";
 import { DEFAULT_OWNERSHIP, type OwnershipSettings } from "./controllers/action/field-owners.ts";
 import { LeaderElector } from "./runtime/leader-election.ts";
@@ -103,7 +107,11 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
     pods: informer(PODS),
     // Pod ownership is decided through the ReplicaSets' controller references.
     replicaSets: informer(REPLICASETS),
+    // Autoscalers own spec.replicas of the Deployments they target; KEDA's only when its CRD is installed.
+    hpas: informer(HORIZONTAL_POD_AUTOSCALERS),
+    ...(await served(api, SCALED_OBJECTS, cfg.watchNamespace || undefined) ? { scaledObjects: informer(SCALED_OBJECTS) } : {}),
   };
+  log.info("autoscalers watched", { horizontalPodAutoscalers: true, kedaScaledObjects: inf.scaledObjects !== undefined });
   declareIndexes(inf);
   const all = Object.values(inf).map((i: Informer<KubernetesObject>) => ({ resource: i.resource, inf: i }));
   for (const { resource, inf: i } of all) {
@@ -123,6 +131,7 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
   const manager = new Manager({ log, queueMetrics, reconcileMetrics });
   manager.add(actionControllerSpec(new ActionController({
     ...common, actions: inf.actions, deployments: inf.deployments, pods: inf.pods, replicaSets: inf.replicaSets, policies: inf.policies,
+    autoscalers: { hpas: inf.hpas, ...(inf.scaledObjects ? { scaledObjects: inf.scaledObjects } : {}) },
     onTerminal: (a) => observeLoopDuration(a, inf), ownership,
   }), inf, cfg.workers.actions));
   manager.add(signalControllerSpec(new SignalController({
@@ -132,6 +141,7 @@ export async function runOperator(cfg: OperatorConfig, log: Logger): Promise<Run
     ...common, actions: inf.actions, anomalies: inf.anomalies, rcas: inf.rcas, deployments: inf.deployments, policies: inf.policies,
     ...(cfg.measure ? { measure: cfg.measure } : {}),
   }), inf, cfg.workers.signals));
+  manager.add(floorRestoreControllerSpec(new FloorRestoreController({ api, actions: inf.actions, log, guard }), inf, 1));
   const audit = cfg.audit ?? logSink();
   manager.add(auditControllerSpec(new AuditController({ ...common, actions: inf.actions, sink: audit }), inf, cfg.workers.signals));
   if (cfg.retention) {

@@ -44,7 +44,7 @@ interface Rule {
 // stops generation: whether it can live in a namespaced Role is a decision.
 const NAMESPACED = new Set([
   "apps/deployments", "apps/deployments/scale", "apps/replicasets", "/pods", "/pods/eviction", "/events", "events.k8s.io/events",
-  "coordination.k8s.io/leases",
+  "coordination.k8s.io/leases", "autoscaling/horizontalpodautoscalers", "keda.sh/scaledobjects",
   ...KINDS.flatMap((k) => [`${GROUP}/${k.plural}`, `${GROUP}/${k.plural}/status`]),
 ]);
 const CLUSTER_SCOPED = new Set(["authentication.k8s.io/tokenreviews", "authorization.k8s.io/subjectaccessreviews"]);

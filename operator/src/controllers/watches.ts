@@ -1,7 +1,8 @@
 // What each controller watches and which keys an event asks it to reconcile
 // (controller-runtime's Watches with EnqueueRequestsFromMapFunc). The manager
 // (runtime/manager.ts) feeds the keys into the controller's queue while leading.
-import type { V1Deployment, V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Deployment, V1Pod, V1ReplicaSet, V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
+import type { ScaledObjectObject } from "../remediation/autoscaler.ts";
 import type { GuardrailPolicy, RemediationAction, Signal } from "../api/v1alpha1/objects.ts";
 import { isOpenAction as isOpen } from "../api/v1alpha1/remediation-action.ts";
 import { mayNeedAutoRevert } from "../remediation/auto-revert.ts";
@@ -10,6 +11,8 @@ import type { Informer } from "../runtime/informer.ts";
 import { type ControllerSpec, watch } from "../runtime/manager.ts";
 import type { ActionController } from "./action/controller.ts";
 import { awaitsJudgement, type EffectivenessController } from "./effectiveness-controller.ts";
+import { BY_SCALE_TARGET, hpaIndex, scaledObjectIndex } from "./autoscalers.ts";
+import { type FloorRestoreController, raisedFloor } from "./floor-restore.ts";
 import { BY_CONTROLLER, BY_TARGET, controllerIndex, targetIndex, targetKey } from "./indexes.ts";
 import type { PolicyController } from "./policy-controller.ts";
 import { type SignalController, signalKey } from "./signal-controller.ts";
@@ -25,6 +28,9 @@ export interface Informers {
   deployments: Informer<V1Deployment>;
   pods: Informer<V1Pod>;
   replicaSets: Informer<V1ReplicaSet>;
+  hpas: Informer<V2HorizontalPodAutoscaler>;
+  /** Only when KEDA's ScaledObject CRD is installed. */
+  scaledObjects?: Informer<KubernetesObject & ScaledObjectObject>;
 }
 
 /** The indexes the watches and controllers look up by; declared before the informers start. */
@@ -32,6 +38,8 @@ export function declareIndexes(inf: Informers): void {
   inf.actions.addIndex(BY_TARGET, targetIndex);
   inf.replicaSets.addIndex(BY_CONTROLLER, controllerIndex("Deployment"));
   inf.pods.addIndex(BY_CONTROLLER, controllerIndex("ReplicaSet"));
+  inf.hpas.addIndex(BY_SCALE_TARGET, hpaIndex);
+  inf.scaledObjects?.addIndex(BY_SCALE_TARGET, scaledObjectIndex);
 }
 
 /**
@@ -65,7 +73,24 @@ export function actionControllerSpec(ctl: ActionController, inf: Informers, work
         return rs ? openTarget(namespace, owningDeploymentName(p, [rs])) : [];
       }, ["update", "delete"]),
       watch(inf.policies, () => openTargets()),
+      // An autoscaler's floor decides whether a raised-floor action is verified.
+      watch(inf.hpas, (h) => hpaIndex(h).flatMap((k) => openTarget(...splitKey(k)))),
+      ...(inf.scaledObjects ? [watch(inf.scaledObjects, (o) => scaledObjectIndex(o).flatMap((k) => openTarget(...splitKey(k))))] : []),
     ],
+  };
+}
+
+const splitKey = (key: string): [string, string] => key.split("/") as [string, string];
+
+/** Keyed by action: an action that raised an autoscaler's floor comes back when its period ends. */
+export function floorRestoreControllerSpec(ctl: FloorRestoreController, inf: Informers, workers: number): ControllerSpec {
+  const keyOf = (a: RemediationAction) => `${a.metadata.namespace}/${a.metadata.name}`;
+  return {
+    name: "floorrestore",
+    workers,
+    reconcile: (key) => ctl.reconcile(key),
+    initialKeys: () => inf.actions.list().filter(raisedFloor).map(keyOf),
+    watches: [watch(inf.actions, (a) => (raisedFloor(a) ? [keyOf(a)] : []), ["add", "update"])],
   };
 }
 

@@ -16,6 +16,9 @@ const res = (apiVersion: string, plural: string, singular: string, namespaced = 
 export const DEPLOYMENTS = res("apps/v1", "deployments", "deployment");
 export const REPLICASETS = res("apps/v1", "replicasets", "replicaset");
 export const PODS = res("v1", "pods", "pod");
+export const HORIZONTAL_POD_AUTOSCALERS = res("autoscaling/v2", "horizontalpodautoscalers", "horizontalpodautoscaler");
+/** KEDA's ScaledObject: watched only when its CRD is installed. */
+export const SCALED_OBJECTS = res("keda.sh/v1alpha1", "scaledobjects", "scaledobject");
 export const EVENTS = res("events.k8s.io/v1", "events", "event");
 export const LEASES = res("coordination.k8s.io/v1", "leases", "lease");
 export const TOKEN_REVIEWS = res("authentication.k8s.io/v1", "tokenreviews", "tokenreview", false);

@@ -288,6 +288,8 @@ export function pausePolicy(opts: { namespace: string; selector?: LabelSelector;
     fieldConflicts: { mode: "Force", protectedManagers: [] },
     effectiveness: { windowSeconds: 10 },
     escalation: { ladders: { anomaly: [...LONGEST_LADDER], rca: [...LONGEST_LADDER] }, maxConsecutiveFailures: 100, blockExpirySeconds: 60 },
+    // Block wins and the shortest hold wins: AdjustAutoscaler for the longest hold leaves other policies' choice alone.
+    autoscaler: { mode: "AdjustAutoscaler", adjustSeconds: 86400 },
   };
   return {
     apiVersion: "smartops.io/v1alpha1",

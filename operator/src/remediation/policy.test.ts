@@ -147,6 +147,13 @@ describe("effectivePolicy", () => {
     expect(e.signals.rca).toEqual([{ cause: "memory_leak", action: "restart" }]);
   });
 
+  it("autoscaler: Block wins over AdjustAutoscaler, the shortest hold wins; the default is Block for 1800 s", () => {
+    const adjust = (adjustSeconds: number) => ({ autoscaler: { mode: "AdjustAutoscaler", adjustSeconds } });
+    expect(effectivePolicy([]).autoscaler).toEqual({ mode: "Block", adjustSeconds: 1800 });
+    expect(effectivePolicy([policy("ns", "x", adjust(600)), policy("ns", "y", adjust(60))]).autoscaler).toEqual({ mode: "AdjustAutoscaler", adjustSeconds: 60 });
+    expect(effectivePolicy([policy("ns", "x", adjust(600)), policy("ns", "y", {})]).autoscaler).toEqual({ mode: "Block", adjustSeconds: 600 });
+  });
+
   it("keeps min > max (every scale is then blocked by the caps)", () => {
     const c = effectivePolicy([policy("ns", "low", { replicas: { min: 1, max: 3, maxStep: 2 } }), policy("ns", "high", { replicas: { min: 5, max: 8, maxStep: 2 } })]);
     expect(c.replicas).toMatchObject({ min: 5, max: 3 });
@@ -187,6 +194,8 @@ describe("effectivePolicy properties", () => {
           expect(e.signals.scaleStep).toBeLessThanOrEqual(p.signals.scaleStep);
           if (p.signals.unverified === "Ignore") expect(e.signals.unverified).toBe("Ignore");
           if (p.paused) expect(e.paused).toBe(true);
+          if (p.autoscaler.mode === "Block") expect(e.autoscaler.mode).toBe("Block");
+          expect(e.autoscaler.adjustSeconds).toBeLessThanOrEqual(p.autoscaler.adjustSeconds);
           expect(e.patch.deniedPaths).toEqual(expect.arrayContaining(p.patch.deniedPaths));
           expect(e.patch.allowedPathSets).toContainEqual([...new Set(p.patch.allowedPaths)].sort());
           if (p.allowedActions?.length) for (const t of e.allowedActions) expect(p.allowedActions).toContain(t);

@@ -50,6 +50,8 @@ export interface EffectivePolicy {
   gitops: { scale: GitOpsMode; restart: GitOpsMode; patch: GitOpsMode; deletePod: GitOpsMode };
   /** Block when any covering policy says Block; the protected managers of every policy together (sorted). */
   fieldConflicts: { mode: "Block" | "Force"; protectedManagers: string[] };
+  /** Block when any covering policy says Block (a raised floor is a change no policy may be made to accept); the shortest hold. */
+  autoscaler: { mode: "Block" | "AdjustAutoscaler"; adjustSeconds: number };
   /** Always explicit, in ACTION_TYPES order; unset in every policy means all four. */
   allowedActions: ActionType[];
   /** `namespace/name` of each covering policy, sorted; empty means the built-in defaults. */
@@ -144,6 +146,10 @@ export function effectivePolicy(covering: readonly PolicyObject[]): EffectivePol
     fieldConflicts: {
       mode: pick((s) => s.fieldConflicts.mode).includes("Block") ? "Block" : "Force",
       protectedManagers: sortedUnique(pick((s) => s.fieldConflicts.protectedManagers).flat()),
+    },
+    autoscaler: {
+      mode: pick((s) => s.autoscaler.mode).includes("Block") ? "Block" : "AdjustAutoscaler",
+      adjustSeconds: min(pick((s) => s.autoscaler.adjustSeconds)),
     },
     allowedActions,
     sources,

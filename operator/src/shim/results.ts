@@ -55,6 +55,7 @@ export const BLOCK_STATUS: Record<BlockReasonName, 400 | 403 | 404 | 409> = {
   RepeatedFailures: 409,
   ManagedByGitOps: 409,
   FieldOwnedByOtherManager: 409,
+  ManagedByAutoscaler: 409,
 };
 
 const REVERT_REFUSALS: ReadonlySet<string> = new Set([

@@ -10,6 +10,24 @@
     - watch
     - patch
 - apiGroups:
+    - autoscaling
+  resources:
+    - horizontalpodautoscalers
+  verbs:
+    - get
+    - list
+    - watch
+    - patch
+- apiGroups:
+    - keda.sh
+  resources:
+    - scaledobjects
+  verbs:
+    - get
+    - list
+    - watch
+    - patch
+- apiGroups:
     - ""
   resources:
     - pods
@@ -91,6 +109,24 @@
     - apps
   resources:
     - deployments
+  verbs:
+    - get
+    - list
+    - watch
+    - patch
+- apiGroups:
+    - autoscaling
+  resources:
+    - horizontalpodautoscalers
+  verbs:
+    - get
+    - list
+    - watch
+    - patch
+- apiGroups:
+    - keda.sh
+  resources:
+    - scaledobjects
   verbs:
     - get
     - list

@@ -294,6 +294,22 @@ export const guardrailPolicySpec = z
       .default({ mode: "Block", protectedManagers: [] })
       .describe("Fields owned by other field managers (metadata.managedFields). Fields owned by unprotected managers (kubectl, CI tools) are changed and their previous owner recorded in status.previousOwners."),
     retention: retention.optional(),
+    autoscaler: z
+      .object({
+        mode: z
+          .enum(["Block", "AdjustAutoscaler"])
+          .default("Block")
+          .describe("What a scale (or a patch of spec.replicas) of a Deployment that a HorizontalPodAutoscaler or KEDA ScaledObject scales does. Block: it ends Blocked with reason ManagedByAutoscaler naming the autoscaler. AdjustAutoscaler: instead of the Deployment, the autoscaler's floor (HPA spec.minReplicas, ScaledObject spec.minReplicaCount) is raised to the requested replicas, capped by replicas.max and the autoscaler's max, for adjustSeconds; then the previous floor is restored."),
+        adjustSeconds: z
+          .int32()
+          .min(10)
+          .max(86400)
+          .default(1800)
+          .describe("How long a floor raised by AdjustAutoscaler holds before the operator restores the previous one (a revert action). Restoring the floor does not scale the Deployment down by itself: the autoscaler does that from its metrics."),
+      })
+      .strict()
+      .default({ mode: "Block", adjustSeconds: 1800 })
+      .describe("Deployments scaled by an autoscaler: block a scale, or raise the autoscaler's floor for a while."),
     allowedActions: z
       .array(actionType)
       .max(4)

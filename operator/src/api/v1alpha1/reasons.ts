@@ -58,6 +58,8 @@ export const BlockReason = {
   ManagedByGitOps: "ManagedByGitOps",
   /** A scale or patch would change a field a protected field manager (GitOps controller, Helm, or one the policy lists) owns. */
   FieldOwnedByOtherManager: "FieldOwnedByOtherManager",
+  /** A scale (or a patch of spec.replicas) of a Deployment a HorizontalPodAutoscaler or KEDA ScaledObject scales, which the policy's autoscaler mode does not turn into a raised floor. */
+  ManagedByAutoscaler: "ManagedByAutoscaler",
 } as const;
 export type BlockReasonName = (typeof BlockReason)[keyof typeof BlockReason];
 

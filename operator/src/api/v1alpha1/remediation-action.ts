@@ -260,6 +260,15 @@ export type PreStateField = z.infer<typeof preStateField>;
 
 export const preState = z
   .object({
+    object: z
+      .object({
+        apiVersion: z.string().max(253).describe("API version of the object, e.g. autoscaling/v2."),
+        kind: z.enum(["HorizontalPodAutoscaler", "ScaledObject"]).describe("Its kind."),
+        name: dnsSubdomain.describe("Its name, in the action's namespace."),
+      })
+      .strict()
+      .optional()
+      .describe("The object the fields belong to when it is not the target Deployment: the autoscaler whose floor the action raised (policy autoscaler.mode AdjustAutoscaler). Absent: the target Deployment."),
     reversible: z.boolean().describe("Whether the action can be undone from what is recorded here. Scale and patch actions are, unless their pre-state was too large to record; restart and delete-pod actions never are."),
     reason: z.string().max(1024).optional().describe("Why the action is not reversible: a restart re-triggers a rollout, an evicted pod is replaced rather than restored, or the fields it changes are too many or too large to record."),
     replicas: z.int32().min(0).optional().describe("spec.replicas before the action, when the action changes it (a scale, or a patch of spec.replicas)."),
@@ -352,6 +361,18 @@ export const remediationActionStatus = z
           .optional()
           .describe("For a revert: the RFC 6902 JSON patch it sends, as JSON text, recorded before it is sent: a test of the reading's resourceVersion and of every value the original action set, the restores, and the crash-safety stamp, all in one request."),
         podUID: z.string().max(64).optional().describe("UID precondition of the eviction."),
+        autoscaler: z
+          .object({
+            kind: z.enum(["HorizontalPodAutoscaler", "ScaledObject"]).describe("Kind of the autoscaler (HorizontalPodAutoscaler autoscaling/v2, ScaledObject keda.sh/v1alpha1)."),
+            name: dnsSubdomain.describe("Its name, in the action's namespace."),
+            resourceVersion: z.string().max(64).optional().describe("resourceVersion of the autoscaler as read when the intent was recorded."),
+            fromMinReplicas: z.int32().min(0).optional().describe("Its floor (HPA spec.minReplicas, ScaledObject spec.minReplicaCount) before; absent when the field was unset."),
+            toMinReplicas: z.int32().min(0).optional().describe("The floor the action sets (AdjustAutoscaler); absent for a revert, whose revertPatch says what it restores."),
+            restoreAt: timestamp.optional().describe("When the operator restores the previous floor (the policy's autoscaler.adjustSeconds after the intent)."),
+          })
+          .strict()
+          .optional()
+          .describe("Set when the action changes an autoscaler instead of the Deployment: a scale turned into a raised floor by the policy's autoscaler mode AdjustAutoscaler, or the revert of one. The write is a JSON patch of the autoscaler that tests the floor before, so it never overwrites a floor changed since."),
         recordedAt: timestamp.optional().describe("When the intent was recorded, before acting."),
       })
       .strict()

@@ -14,6 +14,7 @@ import { completedAtOf, outcomeOf } from "../outcomes.ts";
 import { concreteIntent, preStateFor } from "../intent.ts";
 import { policyFor } from "../policies.ts";
 import { approvalGate } from "./approval.ts";
+import { judgeAutoscaler } from "./autoscaler.ts";
 import { type ActionContext, actionsOfTarget, guardrailInput, targetPods } from "./context.ts";
 import { describeIntent } from "./describe.ts";
 import { dryRun } from "./dry-run.ts";
@@ -98,6 +99,9 @@ async function judge(ctx: ActionContext, policy: EffectivePolicy, d: V1Deploymen
   // Who else owns the Deployment and the fields it changes: judged before a human is asked to approve.
   const owners = judgeOwners(ctx, policy, d, decision.replicas, changes);
   if (owners.verdict === "block") return owners.transition;
+  // A Deployment an autoscaler scales: blocked, or its floor raised instead (controllers/action/autoscaler.ts).
+  const autoscaled = await judgeAutoscaler(ctx, { policy, d, replicas: decision.replicas, approvalRequired: decision.approvalRequired, guardrailMessage: decision.message, changes, guardrailPolicies, ...(again ? { again } : {}) });
+  if (autoscaled) return autoscaled;
   const gate = approvalGate(ctx, decision.approvalRequired, policy, decision.message, guardrailPolicies);
   if (gate) return gate;
   if (a.spec.dryRun) return withOwners(await dryRun(ctx, d, decision.message, guardrailPolicies, decision.replicas, effect), owners);

@@ -10,6 +10,7 @@ import type { EventRecorder } from "../../k8s/events.ts";
 import type { FieldChange } from "../../remediation/change.ts";
 import type { ActionRecord, GuardrailInput } from "../../remediation/guardrails.ts";
 import type { Logger } from "../../telemetry/logger.ts";
+import type { AutoscalerCaches } from "../autoscalers.ts";
 import type { Cache, OverlayCache } from "../cache.ts";
 import type { Indexed } from "../indexes.ts";
 import { podsOf } from "../pods.ts";
@@ -25,6 +26,8 @@ export interface ActionDeps {
   replicaSets: Indexed<V1ReplicaSet>;
   policies: Cache<GuardrailPolicy>;
   events: EventRecorder;
+  /** HPAs and ScaledObjects by target Deployment; unset: no autoscaler is ever found. */
+  autoscalers?: AutoscalerCaches;
   operatorNamespace: string;
   log: Logger;
   now: () => number;

@@ -9,6 +9,7 @@ import { stampOf } from "../../k8s/executors/index.ts";
 import { failpoint } from "../../k8s/failpoints.ts";
 import { alreadyApplied } from "../intent.ts";
 import { admit } from "./admit.ts";
+import { executeAutoscaler } from "./autoscaler.ts";
 import { type ActionContext, targetPods } from "./context.ts";
 import { createdAt, deploymentRef, describeIntent, scaleNote, verb } from "./describe.ts";
 import { runExecutor } from "./run.ts";
@@ -17,6 +18,8 @@ import { condition, type Transition } from "./transition.ts";
 export async function execute(ctx: ActionContext): Promise<Transition> {
   const { action: a, now, deps } = ctx;
   const intent = a.status!.intent!;
+  // A raised autoscaler floor, or its revert: the write goes to the autoscaler.
+  if (intent.autoscaler) return executeAutoscaler(ctx);
   const cached = deps.deployments.get(a.metadata.namespace, a.spec.target.name);
   // A JSON patch's stamp operation depends on the object it is applied to: use
   // the reading the dry run judged, not an older cached copy.

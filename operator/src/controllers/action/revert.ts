@@ -25,6 +25,7 @@ import { replicasRestored, replicasSet, revertRefusal } from "../../remediation/
 import { policyFor } from "../policies.ts";
 import type { Rejudge } from "./admit.ts";
 import { approvalGate } from "./approval.ts";
+import { admitAutoscalerRevert } from "./autoscaler.ts";
 import { type ActionContext, actionsOfTarget, history } from "./context.ts";
 import { describeIntent } from "./describe.ts";
 import { dryRunOutcome } from "./dry-run.ts";
@@ -53,6 +54,8 @@ export async function admitRevert(ctx: ActionContext, again?: Rejudge): Promise<
   const refusal = revertRefusal(a, original, actionsOfTarget(deps, ns, a.spec.target.name));
   if (refusal) return blocked(refusal.reason, refusal.message, again);
   const pre = original.status!.preState!;
+  // A raised autoscaler floor: the fields belong to the autoscaler, not the Deployment.
+  if (pre.object) return admitAutoscalerRevert(ctx, original, pre, again);
 
   // Whether the fields still hold what the action set is a question about the Deployment as it is now.
   const d = again ? again.fresh : await readDeployment(deps.api, ns, a.spec.target.name);

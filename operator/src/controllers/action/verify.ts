@@ -6,6 +6,7 @@
 import { ConditionType, Reason } from "../../api/v1alpha1/reasons.ts";
 import { podsSince, rolloutStatus } from "../../remediation/rollout.ts";
 import { backoffDelay } from "../../runtime/backoff.ts";
+import { withFloor } from "./autoscaler.ts";
 import { type ActionContext, targetPods } from "./context.ts";
 import { ref } from "./describe.ts";
 import { condition, type Transition, wait } from "./transition.ts";
@@ -26,7 +27,7 @@ export function verify(ctx: ActionContext): Transition {
   const startedAt = Date.parse(a.status?.startedAt ?? "") || now;
   const pods = targetPods(ctx, d);
   const evicted = a.spec.type === "delete-pod" ? a.status?.intent?.podUID : undefined;
-  const rollout = rolloutStatus(d, podsSince(pods, startedAt, evicted));
+  const rollout = withFloor(a, d, rolloutStatus(d, podsSince(pods, startedAt, evicted)));
   const observed = rollout.observed;
   const seen = { metric: "replicas" as const, desired: observed.desiredReplicas, ready: observed.readyReplicas };
   const seconds = (now - startedAt) / 1000;

@@ -12,6 +12,7 @@
 // (defaults applied) and an invalid one throws here rather than in the test.
 // Pods are wired to their ReplicaSet and ReplicaSets to their Deployment by
 // controller ownerReferences with the owners' uids (remediation/ownership.ts).
+import { BY_SCALE_TARGET, hpaIndex, scaledObjectIndex } from "../autoscalers.ts";
 import type { KubernetesObject, V1Deployment, V1DeploymentCondition, V1DeploymentStatus, V1ObjectMeta, V1Pod, V1ReplicaSet } from "@kubernetes/client-node";
 import { guardrailPolicySpec } from "../../api/v1alpha1/guardrail-policy.ts";
 import { ANNOTATIONS, type GuardrailPolicy, LABELS, type RemediationAction } from "../../api/v1alpha1/objects.ts";
@@ -386,6 +387,7 @@ export const withPolicySpec = (partial: Record<string, unknown>): Opt<GuardrailP
 /** The controllers' informer indexes (indexes.ts), computed on each lookup. */
 function indexValues(name: string, o: HasMeta): string[] {
   if (name === BY_TARGET) return (o as { spec?: { target?: unknown } }).spec?.target ? targetIndex(o as unknown as RemediationAction) : [];
+  if (name === BY_SCALE_TARGET) return [...hpaIndex(o as KubernetesObject), ...scaledObjectIndex(o as KubernetesObject)];
   if (name === BY_CONTROLLER) return [...controllerIndex("Deployment")(o as KubernetesObject), ...controllerIndex("ReplicaSet")(o as KubernetesObject)];
   throw new Error(`no index ${name}`);
 }

@@ -67,10 +67,11 @@ export function policySpecArb(opts: { pausedPercent?: number } = {}): fc.Arbitra
       maxConsecutiveFailures: fc.integer({ min: 1, max: 6 }),
       blockExpirySeconds: fc.option(fc.integer({ min: 60, max: 86400 }), { nil: undefined }),
     }, { requiredKeys: ["ladders", "maxConsecutiveFailures"] }),
+    autoscaler: fc.record({ mode: fc.constantFrom("Block" as const, "AdjustAutoscaler" as const), adjustSeconds: fc.integer({ min: 10, max: 86400 }) }),
     allowedActions: fc.option(fc.subarray([...ACTION_TYPES]), { nil: undefined, freq: 2 }),
     gitops: fc.record({ scale: gitOpsMode, restart: gitOpsMode, patch: gitOpsMode, deletePod: gitOpsMode }),
     fieldConflicts: fc.record({ mode: fc.constantFrom("Block" as const, "Force" as const), protectedManagers: fc.subarray([...FIELD_MANAGERS]) }),
-  }, { requiredKeys: ["mode", "paused", "targets", "replicas", "cooldownSeconds", "rateLimits", "patch", "approval", "signals", "onFailure", "effectiveness", "escalation", "gitops", "fieldConflicts"] });
+  }, { requiredKeys: ["mode", "paused", "targets", "replicas", "cooldownSeconds", "rateLimits", "patch", "approval", "signals", "onFailure", "effectiveness", "escalation", "gitops", "fieldConflicts", "autoscaler"] });
 }
 
 export function policyObjectsArb(maxLength = 4): fc.Arbitrary<PolicyObject[]> {
