@@ -4,6 +4,9 @@ import type { GuardrailPolicy } from "../api/v1alpha1/objects.ts";
 import { effectivePolicy, type EffectivePolicy, policyCovers, type TargetRef } from "../remediation/policy.ts";
 import type { Cache } from "./cache.ts";
 
+/** The names a status records of the policies that judged an action (status.guardrailPolicies: at most 16). */
+export const policyNames = (policy: EffectivePolicy): string[] => policy.sources.slice(0, 16).map((s) => s.split("/")[1] ?? s);
+
 /** Every policy covering the target, enforced and shadow alike. */
 function allCovering(target: TargetRef, policies: Cache<GuardrailPolicy>, operatorNamespace: string): GuardrailPolicy[] {
   const candidates = policies.list(target.namespace);

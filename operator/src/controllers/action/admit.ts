@@ -12,7 +12,7 @@ import { evaluateGuardrails, policyKey } from "../../remediation/guardrails.ts";
 import type { EffectivePolicy } from "../../remediation/policy.ts";
 import { completedAtOf, outcomeOf } from "../outcomes.ts";
 import { concreteIntent, preStateFor } from "../intent.ts";
-import { policyFor } from "../policies.ts";
+import { policyFor, policyNames } from "../policies.ts";
 import { approvalGate } from "./approval.ts";
 import { judgeAutoscaler } from "./autoscaler.ts";
 import { type ActionContext, actionsOfTarget, guardrailInput, targetPods } from "./context.ts";
@@ -22,7 +22,7 @@ import { judgeOwners, withOwners } from "./field-owners.ts";
 import { type PatchEffect, patchEffect } from "./patch-effect.ts";
 import { admitRevert } from "./revert.ts";
 import { shadowJudgements } from "./shadow.ts";
-import { condition, type Transition, withFields } from "./transition.ts";
+import { blocked, condition, type Transition, withFields } from "./transition.ts";
 
 /** A judgement again after a guarded write was refused: the fresh reading it read, and why. */
 export interface Rejudge {
@@ -57,30 +57,11 @@ async function judge(ctx: ActionContext, policy: EffectivePolicy, d: V1Deploymen
   const ns = a.metadata.namespace;
   const changes = effect?.changes;
   const stop = a.spec.source === "manual" ? undefined : stopped(ctx, policy, d);
-  if (stop) {
-    return {
-      kind: "update",
-      update: {
-        phase: "Blocked", reason: Reason.RepeatedFailures, message: stop, dropIntent: true,
-        fields: { guardrailPolicies: policy.sources.slice(0, 16).map((s) => s.split("/")[1] ?? s) },
-        conditions: [condition(ConditionType.GuardrailsPassed, "False", Reason.RepeatedFailures, stop)],
-      },
-      measure: [{ metric: "guardrailBlock", reason: Reason.RepeatedFailures }],
-    };
-  }
+  const guardrailPolicies = policyNames(policy);
+  if (stop) return blocked(Reason.RepeatedFailures, stop, { dropIntent: true, guardrailPolicies });
   const decision = evaluateGuardrails({ ...guardrailInput(ctx, d, changes), policy });
-  const guardrailPolicies = policy.sources.slice(0, 16).map((s) => s.split("/")[1] ?? s);
-
   if (decision.verdict === "block") {
-    return {
-      kind: "update",
-      update: {
-        phase: "Blocked", reason: decision.reason, message: again ? `${decision.message} (${again.note})` : decision.message,
-        dropIntent: true, fields: { guardrailPolicies },
-        conditions: [condition(ConditionType.GuardrailsPassed, "False", decision.reason, decision.message)],
-      },
-      measure: [{ metric: "guardrailBlock", reason: decision.reason }],
-    };
+    return blocked(decision.reason, again ? `${decision.message} (${again.note})` : decision.message, { dropIntent: true, guardrailPolicies });
   }
   if (decision.verdict === "unchanged") {
     return {
@@ -110,11 +91,7 @@ async function judge(ctx: ActionContext, policy: EffectivePolicy, d: V1Deploymen
   if (!intent?.ok || !d) {
     const reason = intent?.ok === false ? intent.reason : Reason.TargetNotFound;
     const message = intent?.ok === false ? intent.message : `Deployment ${ns}/${a.spec.target.name} not found`;
-    return {
-      kind: "update",
-      update: { phase: "Blocked", reason, message, conditions: [condition(ConditionType.GuardrailsPassed, "False", reason, message)] },
-      measure: [{ metric: "guardrailBlock", reason }],
-    };
+    return blocked(reason, message);
   }
   // The pre-state goes into the intent's own write: recorded before the effect, or not at all.
   const preState = preStateFor(a, intent.intent, d, effect);

@@ -30,14 +30,14 @@ import { NOT_REVERSIBLE, notReversible, parsePointer } from "../../remediation/p
 import type { EffectivePolicy } from "../../remediation/policy.ts";
 import type { RolloutStatus } from "../../remediation/rollout.ts";
 import { autoscalersOfDeployment } from "../autoscalers.ts";
-import { policyFor } from "../policies.ts";
+import { policyFor, policyNames } from "../policies.ts";
 import type { Rejudge } from "./admit.ts";
 import { admit } from "./admit.ts";
 import { approvalGate } from "./approval.ts";
 import { type ActionContext, history } from "./context.ts";
 import { executed } from "./execute.ts";
 import { MOVED_RETRY_MS } from "./patch-effect.ts";
-import { condition, type Transition, wait } from "./transition.ts";
+import { blocked as blockedTransition, condition, type Transition, wait } from "./transition.ts";
 
 type AutoscalerObject = HpaObject & ScaledObjectObject & { metadata?: { annotations?: Record<string, string>; managedFields?: V1ManagedFieldsEntry[] } };
 
@@ -46,15 +46,7 @@ const asAutoscaler = (kind: AutoscalerKind, o: AutoscalerObject): Autoscaler => 
 function blocked(ctx: ActionContext, reason: BlockReasonName, message: string, again: { note: string } | undefined, guardrailPolicies?: string[]): Transition {
   // A dry run says what a real run would meet.
   const text = `${ctx.action.spec.dryRun ? `would be blocked: ${reason}: ` : ""}${message}${again ? ` (${again.note})` : ""}`;
-  return {
-    kind: "update",
-    update: {
-      phase: "Blocked", reason, message: text, dropIntent: true,
-      ...(guardrailPolicies ? { fields: { guardrailPolicies } } : {}),
-      conditions: [condition(ConditionType.GuardrailsPassed, "False", reason, text)],
-    },
-    measure: [{ metric: "guardrailBlock", reason }],
-  };
+  return blockedTransition(reason, text, { dropIntent: true, ...(guardrailPolicies ? { guardrailPolicies } : {}) });
 }
 
 export interface AutoscalerJudgement {
@@ -257,7 +249,7 @@ export async function admitAutoscalerRevert(ctx: ActionContext, original: Remedi
   }
   const d = deps.deployments.get(ns, a.spec.target.name);
   const policy = policyFor({ namespace: ns, name: a.spec.target.name, labels: d?.metadata?.labels }, deps.policies, deps.operatorNamespace);
-  const guardrailPolicies = policy.sources.slice(0, 16).map((s) => s.split("/")[1] ?? s);
+  const guardrailPolicies = policyNames(policy);
   const decision = evaluateGuardrails({
     action: { name: a.metadata.name, namespace: ns, type: "revert", targetNamespace: a.spec.target.namespace, revert: { of: original.spec.type as "scale" | "patch" } },
     target: { exists: d !== undefined, replicas: d?.spec?.replicas ?? 0 },

@@ -7,7 +7,7 @@
 // carries the drift and the fields' previous owners into the status its intent
 // is recorded with, and a drift is told as a Warning Event on the Deployment.
 import type { V1Deployment } from "@kubernetes/client-node";
-import { ConditionType, Reason, type BlockReasonName } from "../../api/v1alpha1/reasons.ts";
+import { Reason, type BlockReasonName } from "../../api/v1alpha1/reasons.ts";
 import { FIELD_MANAGER } from "../../k8s/client.ts";
 import type { FieldChange } from "../../remediation/change.ts";
 import { describePreviousOwners, judgeFieldOwners } from "../../remediation/field-owners.ts";
@@ -16,7 +16,8 @@ import { policyLabel } from "../../remediation/guardrails.ts";
 import type { EffectivePolicy } from "../../remediation/policy.ts";
 import type { ActionContext } from "./context.ts";
 import { deploymentRef } from "./describe.ts";
-import { condition, type EventNote, type StatusFields, type Transition } from "./transition.ts";
+import { blocked, type EventNote, type StatusFields, type Transition } from "./transition.ts";
+import { policyNames } from "../policies.ts";
 
 /** Operator settings the ownership checks read. */
 export interface OwnershipSettings {
@@ -83,16 +84,5 @@ function block(ctx: ActionContext, policy: EffectivePolicy, reason: BlockReasonN
   const said = `${why} (${policyLabel(policy)})`;
   // A dry run says what a real run would meet.
   const message = ctx.action.spec.dryRun ? `would be blocked: ${reason}: ${said}` : said;
-  return {
-    verdict: "block",
-    transition: {
-      kind: "update",
-      update: {
-        phase: "Blocked", reason, message, dropIntent: true,
-        fields: { guardrailPolicies: policy.sources.slice(0, 16).map((s) => s.split("/")[1] ?? s) },
-        conditions: [condition(ConditionType.GuardrailsPassed, "False", reason, message)],
-      },
-      measure: [{ metric: "guardrailBlock", reason }],
-    },
-  };
+  return { verdict: "block", transition: blocked(reason, message, { dropIntent: true, guardrailPolicies: policyNames(policy) }) };
 }

@@ -2,13 +2,13 @@
 // server-side dry run guarded by the reading's resourceVersion, diffed against
 // that reading (remediation/change.ts). The guardrails judge that effect.
 import type { V1Deployment } from "@kubernetes/client-node";
-import { ConditionType, Reason } from "../../api/v1alpha1/reasons.ts";
+import { Reason } from "../../api/v1alpha1/reasons.ts";
 import { isConflict, isRefused } from "../../k8s/errors.ts";
 import { previewPatch } from "../../k8s/executors/patch.ts";
 import { diffObjects, type FieldChange } from "../../remediation/change.ts";
 import { PatchTextError } from "../../remediation/patch-document.ts";
 import type { ActionContext } from "./context.ts";
-import { condition, type Transition, wait } from "./transition.ts";
+import { blocked, type Transition, wait } from "./transition.ts";
 
 /** A Deployment that moved between the reading and the dry run is read again this soon. */
 export const MOVED_RETRY_MS = 100;
@@ -35,10 +35,6 @@ export async function patchEffect(ctx: ActionContext, d: V1Deployment): Promise<
     const message = err instanceof PatchTextError
       ? err.message
       : `the API server refused the patch: ${(err as { reason?: string }).reason || (err as { status?: number }).status}: ${(err as Error).message}`;
-    return { transition: {
-      kind: "update",
-      update: { phase: "Blocked", reason: Reason.InvalidPatch, message, conditions: [condition(ConditionType.GuardrailsPassed, "False", Reason.InvalidPatch, message)] },
-      measure: [{ metric: "guardrailBlock", reason: Reason.InvalidPatch }],
-    } };
+    return { transition: blocked(Reason.InvalidPatch, message) };
   }
 }

@@ -22,7 +22,7 @@ import { evaluateGuardrails } from "../../remediation/guardrails.ts";
 import { inversePatch } from "../../remediation/inverse.ts";
 import { NOT_REVERSIBLE, notReversible, parsePointer } from "../../remediation/pre-state.ts";
 import { replicasRestored, replicasSet, revertRefusal } from "../../remediation/revert.ts";
-import { policyFor } from "../policies.ts";
+import { policyFor, policyNames } from "../policies.ts";
 import type { Rejudge } from "./admit.ts";
 import { approvalGate } from "./approval.ts";
 import { admitAutoscalerRevert } from "./autoscaler.ts";
@@ -30,19 +30,10 @@ import { type ActionContext, actionsOfTarget, history } from "./context.ts";
 import { describeIntent } from "./describe.ts";
 import { dryRunOutcome } from "./dry-run.ts";
 import { MOVED_RETRY_MS } from "./patch-effect.ts";
-import { condition, type Transition, wait } from "./transition.ts";
+import { blocked as blockedTransition, condition, type Transition, wait } from "./transition.ts";
 
 function blocked(reason: BlockReasonName, message: string, again: Rejudge | undefined, guardrailPolicies?: string[]): Transition {
-  const text = again ? `${message} (${again.note})` : message;
-  return {
-    kind: "update",
-    update: {
-      phase: "Blocked", reason, message: text, dropIntent: true,
-      ...(guardrailPolicies ? { fields: { guardrailPolicies } } : {}),
-      conditions: [condition(ConditionType.GuardrailsPassed, "False", reason, text)],
-    },
-    measure: [{ metric: "guardrailBlock", reason }],
-  };
+  return blockedTransition(reason, again ? `${message} (${again.note})` : message, { dropIntent: true, ...(guardrailPolicies ? { guardrailPolicies } : {}) });
 }
 
 export async function admitRevert(ctx: ActionContext, again?: Rejudge): Promise<Transition> {
@@ -69,7 +60,7 @@ export async function admitRevert(ctx: ActionContext, again?: Rejudge): Promise<
   }
 
   const policy = policyFor({ namespace: ns, name: a.spec.target.name, labels: d.metadata?.labels }, deps.policies, deps.operatorNamespace);
-  const guardrailPolicies = policy.sources.slice(0, 16).map((s) => s.split("/")[1] ?? s);
+  const guardrailPolicies = policyNames(policy);
   const intent = revertIntent(a, d, inverse.patch, pre, now);
   // The undo of a patch passes today's patch safelist on its effect, like a patch:
   // the pre-state lives in a status, and a forged one must not become a way to

@@ -3,7 +3,7 @@
 // modules (admit, dry-run, execute, verify) return these; commit.ts is the one
 // place that writes the status and then tells metrics, events and tracing, so a
 // phase can be tested by what it returns and what reached the API.
-import type { ConditionTypeName, ReasonName } from "../../api/v1alpha1/reasons.ts";
+import { ConditionType, type ConditionTypeName, type ReasonName } from "../../api/v1alpha1/reasons.ts";
 import type { ActionPhase, RemediationActionStatus } from "../../api/v1alpha1/remediation-action.ts";
 import type { EventTarget } from "../../k8s/events.ts";
 
@@ -59,6 +59,24 @@ export type Transition =
   };
 
 export const wait = (requeueAfterMs?: number, more: { events?: EventNote[]; measure?: Measurement[] } = {}): Transition => ({ kind: "wait", requeueAfterMs, ...more });
+
+/**
+ * An action refused before it changed anything: Blocked with `reason`, the
+ * GuardrailsPassed condition False with the same words, counted as a guardrail
+ * block. `dropIntent` when an intent recorded by an earlier judgement must go.
+ */
+export function blocked(reason: ReasonName, message: string, opts: { guardrailPolicies?: string[]; dropIntent?: boolean } = {}): Transition {
+  return {
+    kind: "update",
+    update: {
+      phase: "Blocked", reason, message,
+      ...(opts.dropIntent ? { dropIntent: true } : {}),
+      ...(opts.guardrailPolicies ? { fields: { guardrailPolicies: opts.guardrailPolicies } } : {}),
+      conditions: [condition(ConditionType.GuardrailsPassed, "False", reason, message)],
+    },
+    measure: [{ metric: "guardrailBlock", reason }],
+  };
+}
 
 export const condition = (type: ConditionTypeName, status: ConditionNote["status"], reason: ReasonName, message: string): ConditionNote => ({ type, status, reason, message });
 
