@@ -32,7 +32,7 @@ describe("encodePng", () => {
   it("refuses a buffer of the wrong size, and the decoder a corrupted chunk", () => {
     expect(() => encodePng(2, 2, new Uint8Array(5))).toThrow(/expected 12 bytes/);
     const png = encodePng(1, 1, Uint8Array.from([1, 2, 3]));
-    png[20] ^= 0xff;
+    png[20] = png[20]! ^ 0xff;
     expect(() => decodePng(png)).toThrow(/bad CRC in IHDR/);
   });
 });

@@ -113,7 +113,11 @@ const GLYPHS: Record<string, string> = {
 
 export class Canvas {
   readonly rgb: Uint8Array;
-  constructor(readonly width: number, readonly height: number, background: Rgb = [255, 255, 255]) {
+  readonly width: number;
+  readonly height: number;
+  constructor(width: number, height: number, background: Rgb = [255, 255, 255]) {
+    this.width = width;
+    this.height = height;
     this.rgb = new Uint8Array(width * height * 3);
     for (let i = 0; i < width * height; i++) this.rgb.set(background, i * 3);
   }
