@@ -41,7 +41,7 @@
 // Core Events expire by the API server's --event-ttl (1 h), so their count is
 // recorded but not judged in a run of an hour.
 //
-//   node bench/soak.bench.ts [--minutes 60] [--out docs/soak/soak-60min]
+//   node bench/soak.bench.ts [--minutes 60] [--out docs/soak/soak-60min]   # writes <out>.csv, .png, .txt (the verdict)
 //   make bench-soak [MINUTES=60]
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -403,13 +403,16 @@ rules: [{apiGroups: [smartops.io], resources: [anomalysignals, rcasignals], verb
   judge.push({ what: "no 5xx from the shim", pass: codes["5xx"] === 0, detail: `answers ${JSON.stringify(Object.fromEntries(codeDetail))} (duplicates ${codes.duplicates}, transport failures ${codes.failed})` });
 
   const t = plateau(pts("events"), { maxRelativeGrowth: 0.1 });
-  console.log(`\n# soak — ${new Date().toISOString()}, ${MINUTES} min (${loadSeconds.toFixed(0)} s of load), ${RATE} signals/s, ${DEPLOYMENTS} Deployments, etcd fsync on, load ${load()}`);
-  console.log(`csv ${OUT}.csv, plot ${OUT}.png`);
-  for (const j of judge) console.log(`${j.pass ? "PASS" : "FAIL"}  ${j.what}: ${j.detail}`);
-  console.log(`info  Events (not judged: the API server's --event-ttl is 1 h): last-half level ${t.level.toFixed(0)}, fitted rise ${t.growth.toFixed(0)}`);
+  const summary: string[] = [];
+  const say = (line: string) => { summary.push(line); console.log(line); };
+  say(`# soak — ${new Date().toISOString()}, ${MINUTES} min (${loadSeconds.toFixed(0)} s of load), ${RATE} signals/s, ${DEPLOYMENTS} Deployments, etcd fsync on, load ${load()}`);
+  say(`csv ${OUT}.csv, plot ${OUT}.png`);
+  for (const j of judge) say(`${j.pass ? "PASS" : "FAIL"}  ${j.what}: ${j.detail}`);
+  say(`info  Events (not judged: the API server's --event-ttl is 1 h): last-half level ${t.level.toFixed(0)}, fitted rise ${t.growth.toFixed(0)}`);
   const last = rows[rows.length - 1]!;
-  console.log(`info  at the end: etcd DB ${(Number(last.etcd_db_bytes) / 2 ** 20).toFixed(1)} MiB, operator RSS ${Number(last.operator_rss_mib).toFixed(0)} MiB, shim RSS ${Number(last.shim_rss_mib).toFixed(0)} MiB, retention deleted ${last.retention_deleted}`);
-  if (MINUTES < 20) console.log("note  a run this short cannot show a plateau (the signal TTL alone is 5 min and the judged half starts at the middle); it proves the bench end to end only");
+  say(`info  at the end: etcd DB ${(Number(last.etcd_db_bytes) / 2 ** 20).toFixed(1)} MiB, operator RSS ${Number(last.operator_rss_mib).toFixed(0)} MiB, shim RSS ${Number(last.shim_rss_mib).toFixed(0)} MiB, retention deleted ${last.retention_deleted}`);
+  if (MINUTES < 20) say("note  a run this short cannot show a plateau (the signal TTL alone is 5 min and the judged half starts at the middle); it proves the bench end to end only");
+  writeFileSync(`${OUT}.txt`, `${summary.join("\n")}\n`);
   if (judge.some((j) => !j.pass)) process.exitCode = 1;
 } finally {
   stopWatch.abort();
