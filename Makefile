@@ -147,7 +147,7 @@ test: lint chart-lint typecheck verify-generated test-unit test-e2e ## everythin
 .PHONY: bench
 bench: bench-controlplane bench-loop bench-shim ## every benchmark under bench/ (~30 min; figures go to docs/performance.md)
 
-.PHONY: bench-controlplane bench-loop bench-shim
+.PHONY: bench-controlplane bench-loop bench-shim bench-soak
 bench-controlplane: deps controlplane ## control plane start time, memory, disk
 	$(NODE_RUN) bench/controlplane.bench.ts
 
@@ -156,6 +156,10 @@ bench-loop: deps controlplane ## signal → mutation latency at 20/s, a 1000-sig
 
 bench-shim: deps controlplane ## shim POST → CR latency at 200 requests/s, sustained requests/s, /v1/k8s/scale answered with its outcome
 	$(NODE_RUN) bench/shim.bench.ts
+
+MINUTES ?= 60
+bench-soak: deps controlplane ## soak: 200 Deployments, 20 signals/s through the shim for MINUTES (60); CSV + PNG into docs/soak/, pass criteria printed (not part of `bench`)
+	$(NODE_RUN) bench/soak.bench.ts --minutes $(MINUTES)
 
 .PHONY: clean
 clean: ## remove build output and local tools (not the control plane cache)
