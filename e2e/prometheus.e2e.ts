@@ -30,9 +30,10 @@ const finite = (s: Sample[]) => s.filter((x) => Number.isFinite(Number(x.value[1
 beforeAll(async () => {
   await ensureNamespace(c, NS);
   installAgentRbac(NS, AGENT_RULES);
-  await applySmartops(c, permissive(NS));
+  // Two identical rounds: the second repeats the first's actions, so no escalation ladder (docs/guardrails.md#escalation).
+  await applySmartops(c, permissive(NS, { escalation: { enabled: false } }));
   // Restarts of p-cool are held back by a cooldown: the loop's guardrail blocks.
-  await applySmartops(c, policy(NS, "p-cool-cooldown", { targets: { selector: { matchLabels: { "app.kubernetes.io/name": "p-cool" } } }, cooldownSeconds: { scale: 0, restart: 300, patch: 0, deletePod: 0 } }));
+  await applySmartops(c, policy(NS, "p-cool-cooldown", { targets: { selector: { matchLabels: { "app.kubernetes.io/name": "p-cool" } } }, cooldownSeconds: { scale: 0, restart: 300, patch: 0, deletePod: 0 }, escalation: { enabled: false } }));
   await Promise.all([createDeployment(c, NS, "p-restart", 1), createDeployment(c, NS, "p-scale", 1), createDeployment(c, NS, "p-cool", 1)]);
   agent = await serviceAccountToken(c, NS, "agent", ["smartops-shim"]);
   shim = await shimUnderOwnRbac(c, { SMARTOPS_SHIM_DEFAULT_NAMESPACE: NS, SMARTOPS_SHIM_RATE_LIMIT_PER_SECOND: "1000", SMARTOPS_SHIM_RATE_LIMIT_BURST: "1000" });

@@ -78,7 +78,9 @@ describe("retention with short TTLs", () => {
     // A day-long restart cooldown: the restart that opened it must survive a 1 s TTL.
     await applySmartops(c, permissive(NS, { cooldownSeconds: { scale: 0, restart: 86_400, patch: 0, deletePod: 0 } }));
     await createDeployment(c, NS, "web", 2);
+    // This namespace only: with 1 s TTLs an operator watching all would first prune the other suites' objects.
     await operator("retention", {
+      SMARTOPS_WATCH_NAMESPACE: NS,
       SMARTOPS_RETENTION_ACTION_TTL_SECONDS: "1",
       SMARTOPS_RETENTION_SIGNAL_TTL_SECONDS: "1",
       SMARTOPS_RETENTION_INTERVAL_SECONDS: "1",

@@ -26,7 +26,10 @@ async function operator(identity: string, env: Record<string, string> = {}) {
 }
 
 
-/** The burst policy: no cooldowns, rate limits out of the way, scale-ups of 2 up to 10. */
+/**
+ * The burst policy: no cooldowns, rate limits out of the way, scale-ups of 2 up to 10, and no escalation ladder:
+ * every resource anomaly is a scale-up (what this suite checks is their direction, not whether they worked).
+ */
 const burstPolicy = (target: string, extra: Record<string, unknown> = {}) =>
   policy(NS, `burst-${target}`, {
     targets: { selector: { matchLabels: { "app.kubernetes.io/name": target } } },
@@ -34,6 +37,7 @@ const burstPolicy = (target: string, extra: Record<string, unknown> = {}) =>
     rateLimits: { maxActionsPerHour: 10000, maxScaleIncreasePer15Minutes: 1000 },
     replicas: { min: 1, max: 10, maxStep: 10 },
     signals: { scaleStep: 2 },
+    escalation: { enabled: false },
     ...extra,
   });
 

@@ -190,7 +190,7 @@ export class SignalController {
       previous = { name: last.metadata.name, type: last.spec.type, outcome, ...(last.spec.escalation ? { step: last.spec.escalation.step } : {}) };
     }
     const rule = stepOfType(decision.actionType) as "restart" | "scale-up" | "delete-pod";
-    return nextStep(rule, ladderOf(policy, signal.kind), previous);
+    return nextStep(rule, ladderOf(policy, signal.kind), policy.escalation.enabled ? previous : undefined);
   }
 
   private async record(

@@ -86,6 +86,14 @@ describe("SignalController: the escalation ladder (restart → scale-up → noti
     }
   });
 
+  it("escalation.enabled false: the rule's action every time, even after an ineffective one", async () => {
+    const p = policy("p", withPolicySpec({ escalation: { enabled: false } }));
+    const h = harness(anomalySignal("lat-2", DONE + 60 * S), [latencyAction("r1", finished(DONE), judged("Ineffective", DONE))], [p]);
+    await h.reconcile();
+    expect(h.created()?.spec.type).toBe("restart");
+    expect(h.created()?.spec.escalation).toBeUndefined();
+  });
+
   it("the policy's ladder per kind: rca [restart, notify] notifies after one ineffective restart", async () => {
     const p = policy("p", withPolicySpec({ escalation: { ladders: { anomaly: ["restart", "scale-up", "notify"], rca: ["restart", "notify"] } } }));
     const prev = action("r1", withType("restart"), fromSignal("RcaSignal", "leak-1"), withRecommendation({ service: "web", causes: [{ svc: "web", cause: "memory_leak", probability: 0.8 }] }), finished(DONE), judged("Ineffective", DONE));

@@ -287,7 +287,7 @@ export function pausePolicy(opts: { namespace: string; selector?: LabelSelector;
     gitops: { scale: "Allow", restart: "Allow", patch: "Allow", deletePod: "Allow" },
     fieldConflicts: { mode: "Force", protectedManagers: [] },
     effectiveness: { windowSeconds: 10 },
-    escalation: { ladders: { anomaly: [...LONGEST_LADDER], rca: [...LONGEST_LADDER] }, maxConsecutiveFailures: 100, blockExpirySeconds: 60 },
+    escalation: { enabled: false, ladders: { anomaly: [...LONGEST_LADDER], rca: [...LONGEST_LADDER] }, maxConsecutiveFailures: 100, blockExpirySeconds: 60 },
     // Block wins and the shortest hold wins: AdjustAutoscaler for the longest hold leaves other policies' choice alone.
     autoscaler: { mode: "AdjustAutoscaler", adjustSeconds: 86400 },
   };

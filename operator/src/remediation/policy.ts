@@ -40,6 +40,8 @@ export interface EffectivePolicy {
   /** The longest window: an action is called effective only once every policy's window has passed. */
   effectiveness: { windowSeconds: number };
   escalation: {
+    /** On when any covering policy has it on: it stops repeating what did not work, and ends with a human. */
+    enabled: boolean;
     /** Per kind, the shortest ladder (it reaches a human soonest). */
     ladders: { anomaly: LadderStep[]; rca: LadderStep[] };
     maxConsecutiveFailures: number;
@@ -133,6 +135,7 @@ export function effectivePolicy(covering: readonly PolicyObject[]): EffectivePol
     },
     effectiveness: { windowSeconds: max(pick((s) => s.effectiveness.windowSeconds)) },
     escalation: {
+      enabled: pick((s) => s.escalation.enabled).includes(true),
       ladders: { anomaly: shortest(pick((s) => s.escalation.ladders.anomaly)), rca: shortest(pick((s) => s.escalation.ladders.rca)) },
       maxConsecutiveFailures: min(pick((s) => s.escalation.maxConsecutiveFailures)),
       ...blockExpiry(pick((s) => s.escalation.blockExpirySeconds)),

@@ -250,6 +250,10 @@ export const guardrailPolicySpec = z
       .describe("Whether a succeeded action fixed the problem: an anomaly of the same type or an RCA with the same top cause inside the window makes it ineffective."),
     escalation: z
       .object({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe("Whether the ladder replaces an action that did not work. False: every signal takes its rule's action (for a problem where repeating it is right, e.g. scale-ups under rising load — the caps and rate limits still hold); the RepeatedFailures stop still applies."),
         ladders: z
           .object({ anomaly: ladder, rca: ladder })
           .strict()
@@ -269,7 +273,7 @@ export const guardrailPolicySpec = z
           .describe("When set, a RepeatedFailures block lifts this long after the last failure; unset, only a human resumes."),
       })
       .strict()
-      .default({ ladders: { anomaly: [...DEFAULT_LADDER], rca: [...DEFAULT_LADDER] }, maxConsecutiveFailures: 3 })
+      .default({ enabled: true, ladders: { anomaly: [...DEFAULT_LADDER], rca: [...DEFAULT_LADDER] }, maxConsecutiveFailures: 3 })
       .describe("What happens when actions do not work: the next step of a ladder, then a block."),
     gitops: z
       .object({

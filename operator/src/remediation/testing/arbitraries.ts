@@ -63,10 +63,11 @@ export function policySpecArb(opts: { pausedPercent?: number } = {}): fc.Arbitra
     onFailure: fc.record({ scale: revertOrKeep, patch: revertOrKeep }),
     effectiveness: fc.record({ windowSeconds: fc.integer({ min: 10, max: 3600 }) }),
     escalation: fc.record({
+      enabled: fc.boolean(),
       ladders: fc.record({ anomaly: ladderArb, rca: ladderArb }),
       maxConsecutiveFailures: fc.integer({ min: 1, max: 6 }),
       blockExpirySeconds: fc.option(fc.integer({ min: 60, max: 86400 }), { nil: undefined }),
-    }, { requiredKeys: ["ladders", "maxConsecutiveFailures"] }),
+    }, { requiredKeys: ["enabled", "ladders", "maxConsecutiveFailures"] }),
     autoscaler: fc.record({ mode: fc.constantFrom("Block" as const, "AdjustAutoscaler" as const), adjustSeconds: fc.integer({ min: 10, max: 86400 }) }),
     allowedActions: fc.option(fc.subarray([...ACTION_TYPES]), { nil: undefined, freq: 2 }),
     gitops: fc.record({ scale: gitOpsMode, restart: gitOpsMode, patch: gitOpsMode, deletePod: gitOpsMode }),
