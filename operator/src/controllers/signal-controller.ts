@@ -47,6 +47,9 @@ export interface SignalControllerDeps {
 
 const DONE = new Set(["ActionCreated", "Ignored", "NoTarget", "Notified", "Refused"]);
 
+/** The result label of orchestrator_closed_loop_signal_outcomes_total per final phase (a bounded set). */
+const OUTCOME_LABEL = { ActionCreated: "action", Ignored: "ignored", NoTarget: "no_target", Notified: "notified", Refused: "refused" } as const;
+
 /** Work-queue keys: "AnomalySignal/ns/name" or "RcaSignal/ns/name". */
 export const signalKey = (s: Signal) => `${s.kind}/${s.metadata.namespace}/${s.metadata.name}`;
 
@@ -221,7 +224,7 @@ export class SignalController {
     this.d.guard?.();
     await writeStatus(this.d.api, signal, status);
     if (prev?.phase !== r.phase) {
-      loopSignalOutcomesTotal.inc({ kind: kindLabel, result: r.phase === "ActionCreated" ? "action" : r.phase === "Ignored" ? "ignored" : r.phase === "Refused" ? "refused" : "no_target" });
+      loopSignalOutcomesTotal.inc({ kind: kindLabel, result: OUTCOME_LABEL[r.phase] });
     }
     return {};
   }

@@ -115,3 +115,17 @@ describe("SignalController: the escalation ladder (restart → scale-up → noti
     });
   });
 });
+
+describe("SignalController: a notified signal's outcome", () => {
+  it("counts as notified in orchestrator_closed_loop_signal_outcomes_total", async () => {
+    const { registry } = await import("../telemetry/metrics.ts");
+    registry.resetMetrics();
+    const up = action("s1", withScale({ by: 1 }), fromSignal("AnomalySignal", "s1-signal"), withRecommendation({ service: "web", anomalyType: "latency" }), finished(DONE, "Failed"), (a) => {
+      a.spec.escalation = { from: "r1", step: 1, ladder: ["restart", "scale-up", "notify"] };
+    });
+    const h = harness(anomalySignal("lat-9", DONE + 600 * S), [up]);
+    await h.reconcile();
+    const values = (await registry.getSingleMetric("orchestrator_closed_loop_signal_outcomes_total")!.get()).values.map((v) => `${v.labels.kind}/${v.labels.result}=${v.value}`);
+    expect(values).toEqual(["anomaly/notified=1"]);
+  });
+});

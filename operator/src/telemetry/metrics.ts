@@ -37,9 +37,9 @@ export const verificationDuration = new Histogram({ name: "smartops_orchestrator
 // --- Closed loop ------------------------------------------------------------------
 // Each series has one producer, so a sum over either family counts a signal once:
 // the shim counts signals at ingest (accepted, duplicate, rejected), the
-// operator's signal reconciler counts what it decided (action, ignored, no_target).
+// operator's signal reconciler counts what it decided (action, ignored, no_target, notified, refused).
 export const loopSignalsTotal = new Counter({ name: "orchestrator_closed_loop_signals_total", help: "Signals received by the shim, by ingest result (accepted, duplicate, rejected).", labelNames: ["kind", "result"], registers: [registry] });
-export const loopSignalOutcomesTotal = new Counter({ name: "orchestrator_closed_loop_signal_outcomes_total", help: "Signals reconciled by the operator, by outcome (action, ignored, no_target, refused).", labelNames: ["kind", "result"], registers: [registry] });
+export const loopSignalOutcomesTotal = new Counter({ name: "orchestrator_closed_loop_signal_outcomes_total", help: "Signals reconciled by the operator, by outcome (action, ignored, no_target, notified: the escalation ladder told a human, refused: a quota refused the action).", labelNames: ["kind", "result"], registers: [registry] });
 export const loopActionsTotal = new Counter({ name: "orchestrator_closed_loop_actions_total", help: "Closed-loop actions that reached a terminal phase.", labelNames: ["type", "status"], registers: [registry] });
 export const loopRetriesTotal = new Counter({ name: "orchestrator_closed_loop_retries_total", help: "Verification retries.", labelNames: ["type"], registers: [registry] });
 export const loopDuration = new Histogram({ name: "orchestrator_closed_loop_duration_seconds", help: "Time from a signal's creation to its action's terminal phase.", labelNames: ["kind"], buckets: LOOP_BUCKETS, registers: [registry] });
