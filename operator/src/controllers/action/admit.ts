@@ -22,7 +22,7 @@ import { judgeOwners, withOwners } from "./field-owners.ts";
 import { type PatchEffect, patchEffect } from "./patch-effect.ts";
 import { admitRevert } from "./revert.ts";
 import { shadowJudgements } from "./shadow.ts";
-import { blocked, condition, type Transition, withFields } from "./transition.ts";
+import { blocked, condition, intentRecorded, type Transition, withFields } from "./transition.ts";
 
 /** A judgement again after a guarded write was refused: the fresh reading it read, and why. */
 export interface Rejudge {
@@ -96,21 +96,9 @@ async function judge(ctx: ActionContext, policy: EffectivePolicy, d: V1Deploymen
   // The pre-state goes into the intent's own write: recorded before the effect, or not at all.
   const preState = preStateFor(a, intent.intent, d, effect);
   failpoint("before-intent");
-  const approval = a.spec.approval;
   // A scale or patch is expected to be reversible; say so when it is not (restart and delete-pod never are).
   const irreversible = !preState.reversible && (a.spec.type === "scale" || a.spec.type === "patch") ? `; not reversible: ${preState.reason}` : "";
-  return withOwners({
-    kind: "update",
-    update: {
-      phase: "Executing", reason: Reason.IntentRecorded,
-      message: `${describeIntent(a, intent.intent)}${irreversible}${again ? ` (${again.note})` : ""}`,
-      fields: { intent: intent.intent, preState, startedAt: new Date(now).toISOString(), guardrailPolicies },
-      conditions: [
-        condition(ConditionType.GuardrailsPassed, "True", Reason.GuardrailsPassed, decision.message),
-        ...(approval?.decision === "Approved" ? [condition(ConditionType.Approved, "True", Reason.ApprovedByUser, `approved by ${approval.approvedBy}`)] : []),
-      ],
-    },
-  }, owners);
+  return withOwners(intentRecorded(ctx, `${describeIntent(a, intent.intent)}${irreversible}${again ? ` (${again.note})` : ""}`, decision.message, { intent: intent.intent, preState, guardrailPolicies }), owners);
 }
 
 /**

@@ -37,7 +37,7 @@ import { approvalGate } from "./approval.ts";
 import { type ActionContext, history } from "./context.ts";
 import { executed } from "./execute.ts";
 import { MOVED_RETRY_MS } from "./patch-effect.ts";
-import { blocked as blockedTransition, condition, type Transition, wait } from "./transition.ts";
+import { blocked as blockedTransition, condition, intentRecorded, type Transition, wait } from "./transition.ts";
 
 type AutoscalerObject = HpaObject & ScaledObjectObject & { metadata?: { annotations?: Record<string, string>; managedFields?: V1ManagedFieldsEntry[] } };
 
@@ -111,19 +111,7 @@ export async function judgeAutoscaler(ctx: ActionContext, j: AutoscalerJudgement
   };
   if (a.spec.dryRun) return dryRunFloor(ctx, intent, preState, j.guardrailMessage, j.guardrailPolicies, decision.message);
   failpoint("before-intent");
-  const approval = a.spec.approval;
-  return {
-    kind: "update",
-    update: {
-      phase: "Executing", reason: Reason.IntentRecorded,
-      message: `${decision.message}${j.again ? ` (${j.again.note})` : ""}`,
-      fields: { intent, preState, startedAt: new Date(now).toISOString(), guardrailPolicies: j.guardrailPolicies },
-      conditions: [
-        condition(ConditionType.GuardrailsPassed, "True", Reason.GuardrailsPassed, `${j.guardrailMessage}; ${decision.message}`),
-        ...(approval?.decision === "Approved" ? [condition(ConditionType.Approved, "True", Reason.ApprovedByUser, `approved by ${approval.approvedBy}`)] : []),
-      ],
-    },
-  };
+  return intentRecorded(ctx, `${decision.message}${j.again ? ` (${j.again.note})` : ""}`, `${j.guardrailMessage}; ${decision.message}`, { intent, preState, guardrailPolicies: j.guardrailPolicies });
 }
 
 /** The JSON patch that raises the floor: a test of the floor read (of the resourceVersion when it was unset), the new floor, the stamp. */

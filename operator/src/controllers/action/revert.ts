@@ -7,7 +7,7 @@
 // write-ahead as every action, so a crash never undoes twice.
 import type { V1Deployment } from "@kubernetes/client-node";
 import type { RemediationAction } from "../../api/v1alpha1/objects.ts";
-import { type BlockReasonName, ConditionType, Reason } from "../../api/v1alpha1/reasons.ts";
+import { type BlockReasonName, Reason } from "../../api/v1alpha1/reasons.ts";
 import type { Intent } from "../../api/v1alpha1/remediation-action.ts";
 import { readDeployment } from "../../k8s/deployments.ts";
 import { isConflict, isRefused, KubeApiError } from "../../k8s/errors.ts";
@@ -30,7 +30,7 @@ import { type ActionContext, actionsOfTarget, history } from "./context.ts";
 import { describeIntent } from "./describe.ts";
 import { dryRunOutcome } from "./dry-run.ts";
 import { MOVED_RETRY_MS } from "./patch-effect.ts";
-import { blocked as blockedTransition, condition, type Transition, wait } from "./transition.ts";
+import { blocked as blockedTransition, intentRecorded, type Transition, wait } from "./transition.ts";
 
 function blocked(reason: BlockReasonName, message: string, again: Rejudge | undefined, guardrailPolicies?: string[]): Transition {
   return blockedTransition(reason, again ? `${message} (${again.note})` : message, { dropIntent: true, ...(guardrailPolicies ? { guardrailPolicies } : {}) });
@@ -88,19 +88,7 @@ export async function admitRevert(ctx: ActionContext, again?: Rejudge): Promise<
 
   if (a.spec.dryRun) return dryRunRevert(ctx, d, intent, guardrailMessage, guardrailPolicies);
   failpoint("before-intent");
-  const approval = a.spec.approval;
-  return {
-    kind: "update",
-    update: {
-      phase: "Executing", reason: Reason.IntentRecorded,
-      message: `${describeIntent(a, intent)}${again ? ` (${again.note})` : ""}`,
-      fields: { intent, preState: notReversible(NOT_REVERSIBLE.revert), startedAt: new Date(now).toISOString(), guardrailPolicies },
-      conditions: [
-        condition(ConditionType.GuardrailsPassed, "True", Reason.GuardrailsPassed, guardrailMessage),
-        ...(approval?.decision === "Approved" ? [condition(ConditionType.Approved, "True", Reason.ApprovedByUser, `approved by ${approval.approvedBy}`)] : []),
-      ],
-    },
-  };
+  return intentRecorded(ctx, `${describeIntent(a, intent)}${again ? ` (${again.note})` : ""}`, guardrailMessage, { intent, preState: notReversible(NOT_REVERSIBLE.revert), guardrailPolicies });
 }
 
 /**

@@ -78,6 +78,25 @@ export function blocked(reason: ReasonName, message: string, opts: { guardrailPo
   };
 }
 
+/**
+ * The intent write: Executing with the concrete change recorded before any
+ * effect (invariant 3), the guardrails' verdict, and the approval that let it run.
+ */
+export function intentRecorded(ctx: { action: { spec: { approval?: { decision: string; approvedBy: string } } }; now: number }, message: string, guardrailMessage: string, fields: StatusFields): Transition {
+  const approval = ctx.action.spec.approval;
+  return {
+    kind: "update",
+    update: {
+      phase: "Executing", reason: "IntentRecorded", message,
+      fields: { ...fields, startedAt: new Date(ctx.now).toISOString() },
+      conditions: [
+        condition(ConditionType.GuardrailsPassed, "True", "GuardrailsPassed", guardrailMessage),
+        ...(approval?.decision === "Approved" ? [condition(ConditionType.Approved, "True", "ApprovedByUser", `approved by ${approval.approvedBy}`)] : []),
+      ],
+    },
+  };
+}
+
 export const condition = (type: ConditionTypeName, status: ConditionNote["status"], reason: ReasonName, message: string): ConditionNote => ({ type, status, reason, message });
 
 /** `t` with more status fields (a wait stays a wait). */
